@@ -1,0 +1,1 @@
+"""One applier per op, behind a registry keyed by op."""

@@ -1,0 +1,97 @@
+"""Apply a plan to a spec home, for real or as a dry run, and collect per-edit diffs.
+
+This is the library function behind ``specdistill apply``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from specdistill.appliers.registry import EditApplierRegistry
+from specdistill.context import ApplyContext
+from specdistill.errors import InvalidInput
+from specdistill.execute import execute_edits
+from specdistill.home import CONFIG_FILE, SPEC_PATHS, SpecHome
+from specdistill.models import AutonomyMode, Edit, EditOutcome, LearningPlan
+from specdistill.tiers import assign_tiers
+
+
+@dataclass
+class ApplyReport:
+    """The outcome of each edit, and the unified diff of each applied one."""
+
+    home: Path
+    dry_run: bool
+    edits: list[Edit]
+    outcomes: list[EditOutcome]
+    diffs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def applied(self) -> list[EditOutcome]:
+        return [o for o in self.outcomes if o.status == "applied"]
+
+
+def require_spec_home(home: SpecHome) -> None:
+    """Refuse to edit a directory that is not a spec home (a typo must not create one)."""
+    if not (home.root / CONFIG_FILE).is_file():
+        raise InvalidInput(
+            f"{home.root} is not a spec home (it has no {CONFIG_FILE})",
+            hint="pass --home (or set $SPECDISTILL_HOME), or create one with 'specdistill init'",
+        )
+
+
+def copy_spec(home: SpecHome, destination: Path) -> SpecHome:
+    """Copy the user's spec files (not learning/) to ``destination``, links kept as links."""
+    for name in SPEC_PATHS:
+        source = home.root / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, symlinks=True)
+        elif source.exists() or source.is_symlink():
+            shutil.copy2(source, destination / name, follow_symlinks=False)
+    return SpecHome(destination)
+
+
+def apply_plan(
+    plan: LearningPlan,
+    home: str | Path,
+    *,
+    mode: AutonomyMode = AutonomyMode.TIERED,
+    dry_run: bool = False,
+    session_id: str = "",
+    registry: EditApplierRegistry | None = None,
+) -> ApplyReport:
+    """Execute ``plan`` on ``home``; with ``dry_run``, on a throwaway copy (nothing written)."""
+    spec_home = SpecHome(home)
+    require_spec_home(spec_home)
+    if not dry_run:
+        return _run(plan, spec_home.root, mode, session_id, registry, spec_home.root, False)
+    with tempfile.TemporaryDirectory(prefix="specdistill-dry-run-") as scratch:
+        copy = copy_spec(spec_home, Path(scratch))
+        return _run(plan, copy.root, mode, session_id, registry, spec_home.root, True)
+
+
+def _run(
+    plan: LearningPlan,
+    work_root: Path,
+    mode: AutonomyMode,
+    session_id: str,
+    registry: EditApplierRegistry | None,
+    reported_home: Path,
+    dry_run: bool,
+) -> ApplyReport:
+    ctx = ApplyContext(home=work_root, session_id=session_id or plan.session_id)
+    edits = assign_tiers(plan.edits, ctx.tier_overrides())  # report the tiers we route by
+    diffs: dict[str, str] = {}
+
+    def collect_diff(edit: Edit, outcome: EditOutcome) -> None:
+        result = ctx.applied_result(edit.id)
+        if outcome.status == "applied" and result is not None:
+            diffs[edit.id] = result.unified_diff(work_root)
+
+    outcomes = execute_edits(
+        edits=edits, ctx=ctx, autonomy_mode=mode, registry=registry, on_outcome=collect_diff
+    )
+    return ApplyReport(reported_home, dry_run, edits, outcomes, diffs)

@@ -1,0 +1,131 @@
+"""The per-edit execute loop: the seed's order of decisions, kept exactly.
+
+For each edit, first match wins:
+
+1. autonomy MANUAL                    → pending_review
+2. tier MANUAL                        → skipped ("manual tier, requires explicit approval")
+3. tier REVIEW and autonomy TIERED    → pending_review
+4. no applier for the op              → skipped (the error names the op)
+5. validation fails                   → rejected_by_gate (error = the reason)
+6. apply raises                       → rejected_by_gate (files restored first)
+7. otherwise                          → applied (applied_at = now, UTC)
+
+Tiers are ours: each edit's tier is re-assigned from the default table and the
+home's overrides before routing, whatever the teacher claimed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from specdistill.appliers.base import EditApplier, FileEditApplier, restore_all
+from specdistill.appliers.registry import EditApplierRegistry, default_registry
+from specdistill.context import ApplyContext
+from specdistill.errors import InvalidInput
+from specdistill.fsio import FileSnapshot, capture
+from specdistill.home import SPEC_PATHS
+from specdistill.models import AutonomyMode, Edit, EditOutcome, EditRiskTier, utc_now
+from specdistill.tiers import assign_tiers
+
+logger = logging.getLogger(__name__)
+
+MANUAL_TIER_REASON = "manual tier, requires explicit approval"
+
+
+def route_edit(edit: Edit, autonomy_mode: AutonomyMode, supported: bool) -> EditOutcome | None:
+    """Steps 1–4 of the order of decisions, as a pure function.
+
+    Returns the outcome when the edit stops here, or None when it goes on to
+    validation and apply.
+    """
+    if autonomy_mode == AutonomyMode.MANUAL:
+        return EditOutcome(edit_id=edit.id, status="pending_review")
+    if edit.risk_tier == EditRiskTier.MANUAL:
+        return EditOutcome(edit_id=edit.id, status="skipped", error=MANUAL_TIER_REASON)
+    if edit.risk_tier == EditRiskTier.REVIEW and autonomy_mode == AutonomyMode.TIERED:
+        return EditOutcome(edit_id=edit.id, status="pending_review")
+    if not supported:
+        return EditOutcome(
+            edit_id=edit.id,
+            status="skipped",
+            error=f"op {edit.op.value} has no registered applier",
+        )
+    return None
+
+
+def snapshot_spec_files(ctx: ApplyContext) -> list[FileSnapshot]:
+    """Pre-images of every file in the user's spec (for appliers we did not write)."""
+    root = ctx.spec_home.root
+    snapshots = []
+    for name in SPEC_PATHS:
+        top = root / name
+        paths = [top] if top.is_file() else sorted(p for p in top.rglob("*") if p.is_file())
+        snapshots.extend(capture(path) for path in paths)
+    return snapshots
+
+
+def apply_with_restore(applier: EditApplier, edit: Edit, ctx: ApplyContext) -> None:
+    """Apply; if it raises, the spec's files are as they were before the call."""
+    if isinstance(applier, FileEditApplier):
+        applier.apply(edit, ctx)  # restores its own pre-images on failure
+        return
+    # A plug-in applier: we cannot know what it touches, so keep the whole spec.
+    before = snapshot_spec_files(ctx)
+    try:
+        applier.apply(edit, ctx)
+    except BaseException:
+        for snapshot in snapshot_spec_files(ctx):
+            if snapshot.path not in {b.path for b in before}:
+                snapshot.path.unlink(missing_ok=True)
+        restore_all(before)
+        raise
+
+
+def execute_edits(
+    *,
+    edits: list[Edit],
+    ctx: ApplyContext,
+    autonomy_mode: AutonomyMode,
+    registry: EditApplierRegistry | None = None,
+    on_outcome: Callable[[Edit, EditOutcome], None] | None = None,
+) -> list[EditOutcome]:
+    """Route, validate and apply ``edits`` in order; one outcome per edit, in order.
+
+    ``on_outcome`` (optional) is called after each edit, e.g. to report progress.
+    Without a gate, an applied edit stays applied (the seed's behaviour).
+
+    >>> outcomes = execute_edits(edits=plan.edits, ctx=ApplyContext(home="."),
+    ...                          autonomy_mode=AutonomyMode.TIERED)  # doctest: +SKIP
+    """
+    if registry is None:
+        registry = default_registry()
+    autonomy_mode = AutonomyMode(autonomy_mode)
+    ids = [edit.id for edit in edits]
+    if len(set(ids)) != len(ids):
+        duplicate = next(i for i in ids if ids.count(i) > 1)
+        raise InvalidInput(f"edit ids must be unique; {duplicate!r} appears more than once")
+    edits = assign_tiers(edits, ctx.tier_overrides())
+
+    outcomes: list[EditOutcome] = []
+    for edit in edits:
+        outcome = route_edit(edit, autonomy_mode, registry.is_supported(edit.op))
+        if outcome is None:
+            outcome = _validate_and_apply(registry.get(edit.op), edit, ctx)
+        outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(edit, outcome)
+    return outcomes
+
+
+def _validate_and_apply(applier: EditApplier, edit: Edit, ctx: ApplyContext) -> EditOutcome:
+    """Steps 5–7."""
+    validation = applier.validate(edit, ctx)
+    if not validation.ok:
+        return EditOutcome(edit_id=edit.id, status="rejected_by_gate", error=validation.reason)
+    try:
+        apply_with_restore(applier, edit, ctx)
+    except Exception as exc:
+        logger.warning("edit %s failed: %s", edit.id, exc)
+        return EditOutcome(edit_id=edit.id, status="rejected_by_gate", error=str(exc))
+    return EditOutcome(edit_id=edit.id, status="applied", applied_at=utc_now())

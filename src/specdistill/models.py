@@ -1,0 +1,178 @@
+"""The data of a learning session: edits, plans, outcomes, snapshots, sessions.
+
+Field names, enum values and outcome statuses follow the OpenJarvis distillation
+models, so plans and sessions written by either tool read in the other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class EditPillar(StrEnum):
+    """Which part of the agent an edit changes."""
+
+    INTELLIGENCE = "intelligence"
+    AGENT = "agent"
+    TOOLS = "tools"
+
+
+class EditRiskTier(StrEnum):
+    """How much scrutiny an edit needs. Assigned by specdistill, never by the teacher."""
+
+    AUTO = "auto"
+    REVIEW = "review"
+    MANUAL = "manual"
+
+
+class AutonomyMode(StrEnum):
+    """How aggressively a session applies edits."""
+
+    AUTO = "auto"  # apply every auto- and review-tier edit (through the gate)
+    TIERED = "tiered"  # apply auto-tier edits; queue review-tier ones
+    MANUAL = "manual"  # queue every edit for a person
+
+
+class EditOp(StrEnum):
+    """The edit vocabulary: one applier per op."""
+
+    SET_MODEL_FOR_QUERY_CLASS = "set_model_for_query_class"
+    SET_MODEL_PARAM = "set_model_param"
+    PATCH_SYSTEM_PROMPT = "patch_system_prompt"
+    REPLACE_SYSTEM_PROMPT = "replace_system_prompt"
+    SET_AGENT_CLASS = "set_agent_class"
+    SET_AGENT_PARAM = "set_agent_param"
+    EDIT_FEW_SHOT_EXEMPLARS = "edit_few_shot_exemplars"
+    ADD_TOOL_TO_AGENT = "add_tool_to_agent"
+    REMOVE_TOOL_FROM_AGENT = "remove_tool_from_agent"
+    EDIT_TOOL_DESCRIPTION = "edit_tool_description"
+    LORA_FINETUNE = "lora_finetune"
+
+
+class SessionStatus(StrEnum):
+    INITIATED = "initiated"
+    DIAGNOSING = "diagnosing"
+    PLANNING = "planning"
+    EXECUTING = "executing"
+    AWAITING_REVIEW = "awaiting_review"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+
+
+class TriggerKind(StrEnum):
+    """What started a session."""
+
+    USER_FLAG = "user_flag"
+    SCHEDULED = "scheduled"
+    CLUSTER_DETECTED = "cluster_detected"
+    ON_DEMAND = "on_demand"
+
+
+OutcomeStatus = Literal[
+    "applied",
+    "rejected_by_gate",
+    "pending_review",
+    "rejected_by_user",
+    "rolled_back",
+    "skipped",
+]
+
+OUTCOME_STATUSES: tuple[str, ...] = OutcomeStatus.__args__  # type: ignore[attr-defined]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Edit(_Model):
+    """One typed change to the spec, proposed by the teacher.
+
+    ``payload`` holds the op's arguments; its shape per op is in
+    :mod:`specdistill.payloads` and is checked before anything is written.
+    """
+
+    id: str = Field(min_length=1, max_length=200)
+    pillar: EditPillar
+    op: EditOp
+    target: str = Field(default="", max_length=1000)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    rationale: str = ""
+    expected_improvement: str = ""  # the failure cluster this edit should fix
+    risk_tier: EditRiskTier = EditRiskTier.AUTO
+    references: list[str] = Field(default_factory=list)
+
+
+class EditOutcome(_Model):
+    """What happened to one edit."""
+
+    edit_id: str
+    status: OutcomeStatus
+    benchmark_delta: float | None = None
+    cluster_deltas: dict[str, float] = Field(default_factory=dict)
+    error: str | None = None
+    applied_at: datetime | None = None
+
+
+class FailureCluster(_Model):
+    """A group of failing traces with a shared cause."""
+
+    id: str = Field(min_length=1)
+    description: str = ""
+    sample_trace_ids: list[str] = Field(default_factory=list)
+    student_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    teacher_success_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    skill_gap: str = ""
+
+
+class LearningPlan(_Model):
+    """The teacher's frozen list of edits for a session."""
+
+    session_id: str = ""
+    diagnosis_summary: str = ""
+    failure_clusters: list[FailureCluster] = Field(default_factory=list)
+    edits: list[Edit] = Field(default_factory=list)
+    estimated_cost_usd: float = Field(default=0.0, ge=0.0)
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class BenchmarkSnapshot(_Model):
+    """A spec's score on a benchmark, overall and per failure cluster."""
+
+    benchmark_version: str
+    overall_score: float
+    cluster_scores: dict[str, float] = Field(default_factory=dict)
+    task_count: int = Field(default=0, ge=0)
+    error_count: int = Field(default=0, ge=0)
+    elapsed_seconds: float = Field(default=0.0, ge=0.0)
+
+
+class LearningSession(_Model):
+    """A session's authoritative record."""
+
+    id: str
+    parent_session_id: str | None = None
+    trigger: TriggerKind = TriggerKind.ON_DEMAND
+    trigger_metadata: dict[str, Any] = Field(default_factory=dict)
+    status: SessionStatus = SessionStatus.INITIATED
+    autonomy_mode: AutonomyMode = AutonomyMode.TIERED
+    started_at: datetime = Field(default_factory=utc_now)
+    ended_at: datetime | None = None
+    diagnosis_path: Path | None = None
+    plan_path: Path | None = None
+    benchmark_before: BenchmarkSnapshot | None = None
+    benchmark_after: BenchmarkSnapshot | None = None
+    edit_outcomes: list[EditOutcome] = Field(default_factory=list)
+    error: str | None = None
+    git_checkpoint_pre: str | None = None
+    git_checkpoint_post: str | None = None
+    teacher_cost_usd: float = Field(default=0.0, ge=0.0)

@@ -1,0 +1,231 @@
+"""The typed payload of each op: what a teacher must send, checked before any write.
+
+Unknown keys are refused, types are strict (``"1"`` is not an int), names that
+become paths must be plain names, and sizes are bounded so a hostile payload
+cannot make us write a gigabyte.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+
+from specdistill.errors import InvalidEdit, UnsafePath
+from specdistill.home import check_name, check_text_key
+from specdistill.models import Edit, EditOp
+
+#: Upper bounds on teacher-supplied text (characters).
+MAX_PROMPT_CHARS = 256 * 1024
+MAX_SHORT_TEXT_CHARS = 16 * 1024
+MAX_EXEMPLARS = 200
+MAX_ARRAY_ITEMS = 256
+
+
+def _name(kind: str):
+    def check(value: str) -> str:
+        try:
+            return check_name(value, kind)
+        except UnsafePath as exc:
+            raise ValueError(exc.message) from None
+
+    return AfterValidator(check)
+
+
+def _text_key(kind: str, max_length: int = 200):
+    def check(value: str) -> str:
+        try:
+            return check_text_key(value, kind, max_length=max_length)
+        except UnsafePath as exc:
+            raise ValueError(exc.message) from None
+
+    return AfterValidator(check)
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+AgentName = Annotated[StrictStr, _name("agent name")]
+ToolName = Annotated[StrictStr, _name("tool name")]
+ModelName = Annotated[StrictStr, _text_key("model name")]
+QueryClass = Annotated[StrictStr, _text_key("query class")]
+#: A TOML bare key: what a param may be called.
+ParamName = Annotated[StrictStr, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")]
+ShortText = Annotated[StrictStr, Field(max_length=MAX_SHORT_TEXT_CHARS)]
+PromptText = Annotated[StrictStr, Field(max_length=MAX_PROMPT_CHARS)]
+FiniteFloat = Annotated[StrictFloat, AfterValidator(_finite)]
+TomlScalar = StrictBool | StrictInt | FiniteFloat | ShortText
+#: A typed TOML value: never pasted TOML text.
+TomlValue = TomlScalar | Annotated[list[TomlScalar], Field(max_length=MAX_ARRAY_ITEMS)]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SetModelForQueryClass(Payload):
+    query_class: QueryClass
+    model: ModelName
+
+
+class SetModelParam(Payload):
+    model: ModelName
+    param: ParamName
+    value: TomlValue
+
+
+class PatchSystemPrompt(Payload):
+    diff: Annotated[StrictStr, Field(min_length=1, max_length=MAX_PROMPT_CHARS)]
+    agent: AgentName | None = None
+
+
+class ReplaceSystemPrompt(Payload):
+    new_content: PromptText
+    agent: AgentName | None = None
+
+
+class SetAgentClass(Payload):
+    new_class: Annotated[StrictStr, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")]
+    agent: AgentName | None = None
+
+
+class SetAgentParam(Payload):
+    agent: AgentName
+    param: ParamName
+    value: TomlValue
+
+
+class Exemplar(Payload):
+    input: Annotated[StrictStr, Field(max_length=MAX_SHORT_TEXT_CHARS * 2)]
+    output: Annotated[StrictStr, Field(max_length=MAX_SHORT_TEXT_CHARS * 2)]
+
+
+class EditFewShotExemplars(Payload):
+    exemplars: Annotated[list[Exemplar], Field(max_length=MAX_EXEMPLARS)]
+    agent: AgentName | None = None
+
+
+class AddToolToAgent(Payload):
+    agent: AgentName
+    tool_name: ToolName
+
+
+class RemoveToolFromAgent(Payload):
+    agent: AgentName
+    tool_name: ToolName
+
+
+class EditToolDescription(Payload):
+    tool_name: ToolName
+    new_description: Annotated[StrictStr, Field(min_length=1, max_length=MAX_SHORT_TEXT_CHARS)]
+
+
+class LoraFinetune(Payload):
+    target_model: ModelName
+    data_source: ShortText
+
+
+PAYLOAD_MODELS: dict[EditOp, type[Payload]] = {
+    EditOp.SET_MODEL_FOR_QUERY_CLASS: SetModelForQueryClass,
+    EditOp.SET_MODEL_PARAM: SetModelParam,
+    EditOp.PATCH_SYSTEM_PROMPT: PatchSystemPrompt,
+    EditOp.REPLACE_SYSTEM_PROMPT: ReplaceSystemPrompt,
+    EditOp.SET_AGENT_CLASS: SetAgentClass,
+    EditOp.SET_AGENT_PARAM: SetAgentParam,
+    EditOp.EDIT_FEW_SHOT_EXEMPLARS: EditFewShotExemplars,
+    EditOp.ADD_TOOL_TO_AGENT: AddToolToAgent,
+    EditOp.REMOVE_TOOL_FROM_AGENT: RemoveToolFromAgent,
+    EditOp.EDIT_TOOL_DESCRIPTION: EditToolDescription,
+    EditOp.LORA_FINETUNE: LoraFinetune,
+}
+
+
+def describe_validation_error(exc: ValidationError, *, prefix: str = "payload") -> tuple[str, str]:
+    """The first error of a pydantic ValidationError as (field, reason), for one-line messages."""
+    first = exc.errors(include_url=False)[0]
+    loc = ".".join(str(part) for part in first["loc"])
+    field = f"{prefix}.{loc}" if loc else prefix
+    reason = first["msg"]
+    if first["type"] == "extra_forbidden":
+        reason = "unknown key"
+    elif first["type"] == "missing":
+        reason = "required key is missing"
+    value = first.get("input")
+    if first["type"] not in ("missing", "extra_forbidden") and not isinstance(value, dict):
+        shown = repr(value)
+        reason += f" (got {shown[:60] + '…' if len(shown) > 60 else shown})"
+    extra = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return field, reason + extra
+
+
+def parse_payload(edit: Edit) -> Payload:
+    """Validate ``edit.payload`` against its op's schema; raise InvalidEdit naming the field."""
+    model = PAYLOAD_MODELS[edit.op]
+    try:
+        return model.model_validate(edit.payload)
+    except ValidationError as exc:
+        field, reason = describe_validation_error(exc)
+        raise InvalidEdit(reason, edit_id=edit.id, field=field) from None
+
+
+def resolve_agent(edit: Edit, payload_agent: str | None) -> str:
+    """The agent an edit is about: the payload's, else ``agents.<agent>...`` of the target."""
+    if payload_agent is not None:
+        return payload_agent
+    parts = edit.target.split(".")
+    if len(parts) >= 2 and parts[0] == "agents":
+        try:
+            return check_name(parts[1], "agent name")
+        except UnsafePath as exc:
+            raise InvalidEdit(exc.message, edit_id=edit.id, field="target") from None
+    raise InvalidEdit(
+        "no agent: give payload.agent or a target like 'agents.<agent>.system_prompt'",
+        edit_id=edit.id,
+        field="payload.agent",
+    )
+
+
+#: Range checks for well-known model and agent params: (type check, predicate, rule).
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+WELL_KNOWN_PARAMS: dict[str, tuple[Any, Any, str]] = {
+    "temperature": (_number, lambda v: 0.0 <= v <= 2.0, "a number in [0, 2]"),
+    "top_p": (_number, lambda v: 0.0 < v <= 1.0, "a number in (0, 1]"),
+    "top_k": (_int, lambda v: v >= 0, "an integer >= 0"),
+    "max_tokens": (_int, lambda v: 1 <= v <= 1_000_000, "an integer in [1, 1000000]"),
+    "max_turns": (_int, lambda v: 1 <= v <= 1000, "an integer in [1, 1000]"),
+    "presence_penalty": (_number, lambda v: -2.0 <= v <= 2.0, "a number in [-2, 2]"),
+    "frequency_penalty": (_number, lambda v: -2.0 <= v <= 2.0, "a number in [-2, 2]"),
+    "seed": (_int, lambda v: True, "an integer"),
+}
+
+
+def check_param_value(param: str, value: Any) -> str | None:
+    """None if ``value`` is acceptable for ``param``, else the rule it breaks."""
+    rule = WELL_KNOWN_PARAMS.get(param)
+    if rule is None:
+        return None
+    type_ok, in_range, description = rule
+    if not type_ok(value) or not in_range(value):
+        return f"{param} must be {description}, got {value!r}"
+    return None

@@ -1,0 +1,107 @@
+"""Plans as untrusted input: loading, validating every edit, and the JSON Schema.
+
+A plan file is validated whole before anything executes: a bad edit makes the
+whole load fail with one line naming the edit id and the field, so a caller can
+refuse the plan without writing anything.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter, ValidationError, create_model
+
+from specdistill.errors import InvalidEdit, InvalidPlan
+from specdistill.models import Edit, EditOp, LearningPlan
+from specdistill.payloads import PAYLOAD_MODELS, describe_validation_error, parse_payload
+
+
+def _edit_id_at(raw: Any, index: Any) -> str | None:
+    try:
+        edit_id = raw["edits"][index]["id"]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return edit_id if isinstance(edit_id, str) else None
+
+
+def parse_plan(raw: Any) -> LearningPlan:
+    """Validate decoded JSON as a plan, including every edit's payload."""
+    if not isinstance(raw, dict):
+        raise InvalidPlan(f"a plan is a JSON object, got {type(raw).__name__}")
+    try:
+        plan = LearningPlan.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        loc = first["loc"]
+        if len(loc) >= 2 and loc[0] == "edits":
+            index, rest = loc[1], loc[2:]
+            field, reason = describe_validation_error(exc, prefix="")
+            field = ".".join(str(part) for part in rest) or "edit"
+            edit_id = _edit_id_at(raw, index) or f"#{index}"
+            raise InvalidEdit(reason, edit_id=edit_id, field=field) from None
+        field, reason = describe_validation_error(exc, prefix="plan")
+        raise InvalidPlan(f"{field}: {reason}") from None
+    seen: set[str] = set()
+    for edit in plan.edits:
+        if edit.id in seen:
+            raise InvalidEdit("duplicate edit id in plan", edit_id=edit.id, field="id")
+        seen.add(edit.id)
+        parse_payload(edit)
+    return plan
+
+
+def load_plan(path: str | Path) -> LearningPlan:
+    """Read and validate a plan file; raise InvalidPlan / InvalidEdit with one-line reasons."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidPlan(f"plan file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidPlan(f"cannot read plan file {path}: {exc}") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidPlan(
+            f"{path} is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    return parse_plan(raw)
+
+
+def _typed_edit_models() -> list[type]:
+    """One Edit model per op, with the op pinned and the payload typed."""
+    models = []
+    for op, payload_model in PAYLOAD_MODELS.items():
+        name = "".join(part.title() for part in op.value.split("_")) + "Edit"
+        models.append(
+            create_model(
+                name,
+                __base__=Edit,
+                op=(Literal[op.value], ...),  # type: ignore[valid-type]
+                payload=(payload_model, ...),
+            )
+        )
+    return models
+
+
+def plan_json_schema() -> dict[str, Any]:
+    """The JSON Schema a teacher's structured output must match: a plan with typed edits."""
+    union = Annotated[tuple(_typed_edit_models()), Field(discriminator="op")]  # type: ignore[misc]
+    typed_plan = create_model(
+        "LearningPlan",
+        __base__=LearningPlan,
+        edits=(list[union], Field(default_factory=list)),  # type: ignore[valid-type]
+    )
+    schema = TypeAdapter(typed_plan).json_schema()
+    schema["title"] = "specdistill LearningPlan"
+    schema["description"] = (
+        "A teacher's plan: failure clusters and typed edits. Risk tiers in the plan are "
+        "ignored; specdistill assigns them."
+    )
+    return schema
+
+
+def known_ops() -> list[str]:
+    return [op.value for op in EditOp]
