@@ -11,7 +11,7 @@ refused with a one-line ``PatchError``. The rules, and why:
 * Context and removed lines must match the original exactly (no fuzz). A hunk is tried at
   its stated line (shifted by the previous hunk's offset); if it does not match there, it
   is searched for anywhere after the previous hunk and must match at exactly one place.
-  A pure insertion (``-a,0``) has no content to search for, so it never moves. Hunks must
+  A pure insertion (``-a,0``) has no content to search for: only that shift applies. Hunks must
   be in order and must not overlap. Searching is capped by ``_SEARCH_BUDGET`` line
   comparisons, so hostile diffs cost linear time.
 * An entirely empty line inside a hunk is an empty context line (as GNU patch reads it).
