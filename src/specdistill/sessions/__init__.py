@@ -1,0 +1,1 @@
+"""Sessions: their lifecycle, their files under learning/, and the SQLite index."""

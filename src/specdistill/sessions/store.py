@@ -1,0 +1,239 @@
+"""Sessions on disk: ``learning/sessions/<id>/`` holds the truth, SQLite an index of it.
+
+Each session directory holds ``plan.json`` (written once, then frozen),
+``session.json`` (the authoritative record, rewritten atomically) and the
+reports. ``learning/learning.db`` indexes them for listings and queries; it
+can always be rebuilt from the JSON files (:meth:`SessionStore.reindex`).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from specdistill.errors import InvalidInput, RuntimeFailure, UnsafePath
+from specdistill.fsio import atomic_write_bytes
+from specdistill.home import SpecHome, check_name
+from specdistill.models import LearningPlan, LearningSession, utc_now
+
+PLAN_FILE = "plan.json"
+SESSION_FILE = "session.json"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    autonomy_mode TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    n_edits INTEGER NOT NULL,
+    n_applied INTEGER NOT NULL,
+    n_pending INTEGER NOT NULL,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS edit_outcomes (
+    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    edit_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    PRIMARY KEY (session_id, edit_id)
+);
+CREATE INDEX IF NOT EXISTS edit_outcomes_status ON edit_outcomes(status);
+"""
+
+
+class SessionNotFound(InvalidInput):
+    """No session with that id in this home."""
+
+
+class CorruptSessionData(RuntimeFailure):
+    """A session file or the index cannot be read."""
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One row of a session listing."""
+
+    id: str
+    status: str
+    trigger: str
+    autonomy_mode: str
+    started_at: str
+    ended_at: str | None
+    n_edits: int
+    n_applied: int
+    n_pending: int
+    error: str | None
+
+
+def new_session_id() -> str:
+    """Sortable and unique enough: UTC timestamp plus a random suffix."""
+    return utc_now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+class SessionStore:
+    """Reads and writes sessions under ``<home>/learning/``."""
+
+    def __init__(self, home: SpecHome | str | Path) -> None:
+        self.home = home if isinstance(home, SpecHome) else SpecHome(home)
+        self.sessions_dir = self.home.learning_dir / "sessions"
+        self.db_path = self.home.learning_dir / "learning.db"
+
+    # -- files ---------------------------------------------------------------------
+    def session_dir(self, session_id: str) -> Path:
+        try:
+            check_name(session_id, "session id")
+        except UnsafePath as exc:
+            raise SessionNotFound(exc.message) from None
+        return self.sessions_dir / session_id
+
+    def create(self, session: LearningSession, plan: LearningPlan) -> Path:
+        """Write a new session's frozen plan and first record, and index it."""
+        directory = self.session_dir(session.id)
+        if directory.exists():
+            raise InvalidInput(f"session {session.id} already exists")
+        directory.mkdir(parents=True)
+        plan_path = directory / PLAN_FILE
+        atomic_write_bytes(plan_path, plan.model_dump_json(indent=2).encode() + b"\n", mode=0o444)
+        session = session.model_copy(update={"plan_path": plan_path})
+        self.save(session)
+        return directory
+
+    def save(self, session: LearningSession) -> None:
+        """Rewrite ``session.json`` atomically, then update the index."""
+        directory = self.session_dir(session.id)
+        directory.mkdir(parents=True, exist_ok=True)
+        data = session.model_dump_json(indent=2).encode() + b"\n"
+        atomic_write_bytes(directory / SESSION_FILE, data)
+        with self._db() as db:
+            _index(db, session)
+
+    def load(self, session_id: str) -> LearningSession:
+        path = self.session_dir(session_id) / SESSION_FILE
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            if not path.parent.is_dir():
+                raise SessionNotFound(
+                    f"no session {session_id!r} in {self.home.root}",
+                    hint="'specdistill history' lists the sessions",
+                ) from None
+            raise CorruptSessionData(
+                f"session {session_id}: {SESSION_FILE} is missing",
+                hint=f"restore {path} from a backup; the spec itself is unaffected",
+            ) from None
+        try:
+            return LearningSession.model_validate_json(text)
+        except ValidationError as exc:
+            raise CorruptSessionData(
+                f"session {session_id}: {path} is corrupt ({exc.error_count()} problems, "
+                f"first: {exc.errors(include_url=False)[0]['msg']})",
+                hint=f"restore {path} from a backup; the spec itself is unaffected",
+            ) from None
+
+    def load_plan(self, session_id: str) -> LearningPlan:
+        path = self.session_dir(session_id) / PLAN_FILE
+        try:
+            return LearningPlan.model_validate_json(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise CorruptSessionData(f"session {session_id}: {PLAN_FILE} is missing") from None
+        except ValidationError as exc:
+            raise CorruptSessionData(f"session {session_id}: {path} is corrupt ({exc})") from None
+
+    def write_file(self, session_id: str, name: str, data: bytes) -> Path:
+        """Write a report (or another artifact) into the session's directory."""
+        path = self.session_dir(session_id) / check_name(name, "file name")
+        atomic_write_bytes(path, data)
+        return path
+
+    def session_ids_on_disk(self) -> list[str]:
+        if not self.sessions_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.sessions_dir.iterdir() if (p / SESSION_FILE).exists())
+
+    # -- the index -------------------------------------------------------------------
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = sqlite3.connect(self.db_path, timeout=10)
+            try:
+                db.execute("PRAGMA foreign_keys = ON")
+                db.executescript(SCHEMA)
+                with db:
+                    yield db
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as exc:
+            raise CorruptSessionData(
+                f"the session index {self.db_path} cannot be used ({exc})",
+                hint="run 'specdistill doctor --reindex' to rebuild it from the session files",
+            ) from None
+
+    def list(self, limit: int | None = None) -> list[SessionSummary]:
+        """Sessions, newest first."""
+        query = "SELECT * FROM sessions ORDER BY started_at DESC, id DESC"
+        params: tuple[int, ...] = ()
+        if limit is not None:
+            query += " LIMIT ?"
+            params = (limit,)
+        with self._db() as db:
+            rows = db.execute(query, params).fetchall()
+        return [SessionSummary(*row) for row in rows]
+
+    def reindex(self) -> tuple[int, list[str]]:
+        """Rebuild ``learning.db`` from the session files.
+
+        Returns the number of sessions indexed and one line per session skipped
+        because its files are unreadable (they are left as they are).
+        """
+        self.db_path.unlink(missing_ok=True)
+        count, skipped = 0, []
+        with self._db() as db:
+            for session_id in self.session_ids_on_disk():
+                try:
+                    session = self.load(session_id)
+                except CorruptSessionData as exc:
+                    skipped.append(exc.message)
+                    continue
+                _index(db, session)
+                count += 1
+        return count, skipped
+
+
+def _index(db: sqlite3.Connection, session: LearningSession) -> None:
+    outcomes = session.edit_outcomes
+    db.execute(
+        "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            session.id,
+            session.status.value,
+            session.trigger.value,
+            session.autonomy_mode.value,
+            session.started_at.isoformat(),
+            session.ended_at.isoformat() if session.ended_at else None,
+            len(outcomes),
+            sum(o.status == "applied" for o in outcomes),
+            sum(o.status == "pending_review" for o in outcomes),
+            session.error,
+        ),
+    )
+    db.execute("DELETE FROM edit_outcomes WHERE session_id = ?", (session.id,))
+    db.executemany(
+        "INSERT INTO edit_outcomes VALUES (?, ?, ?, ?, ?)",
+        [(session.id, i, o.edit_id, o.status, o.error) for i, o in enumerate(outcomes)],
+    )
+
+
+def dump_session_json(session: LearningSession) -> str:
+    """The same JSON as ``session.json`` (for ``--json`` output)."""
+    return json.dumps(json.loads(session.model_dump_json()), indent=2)
