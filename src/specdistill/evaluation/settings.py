@@ -1,0 +1,184 @@
+"""Build students, the judge and runner settings from a spec home's config and the environment.
+
+``config.toml`` (every key optional)::
+
+    [specdistill.student]
+    kind = "openai"                 # "openai" | "command" | "python"
+    base_url = "http://localhost:11434/v1"
+    api_key_env = "OPENAI_API_KEY"  # the NAME of an env var; never the key itself
+    timeout = 120                   # seconds per call / per command run
+    argv = ["python", "my_agent.py"]  # command: run in the spec home
+    function = "my_pkg.agent:answer"  # python
+    fingerprint_scope = "view"      # "home" if your agent reads more than the view
+    agent = "assistant"             # the agent of tasks that name none (spec_view)
+
+    [specdistill.judge]
+    base_url = "http://localhost:11434/v1"
+    model = "judge-model"
+    api_key_env = "JUDGE_API_KEY"
+    timeout = 120
+
+    [specdistill.runner]
+    concurrency = 8
+    max_attempts = 3
+
+    [specdistill.benchmark]
+    path = "benchmark.jsonl"        # relative to the spec home (this is the default)
+
+The environment overrides the file (so CI can point elsewhere without editing the spec):
+``SPECDISTILL_STUDENT_BASE_URL``, ``SPECDISTILL_STUDENT_API_KEY``,
+``SPECDISTILL_JUDGE_BASE_URL``, ``SPECDISTILL_JUDGE_API_KEY``, ``SPECDISTILL_JUDGE_MODEL``.
+A key is taken from ``SPECDISTILL_*_API_KEY`` if set, else from the variable that
+``api_key_env`` names; with neither, no ``Authorization`` header is sent (local
+servers need none). An ``api_key`` written into config.toml is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from specdistill.evaluation.endpoint import ChatEndpoint, Secret
+from specdistill.evaluation.errors import EvaluationConfigError
+from specdistill.evaluation.judge import Judge
+from specdistill.evaluation.runner import RetryPolicy
+from specdistill.evaluation.students import CommandStudent, OpenAIStudent, PythonStudent, Student
+from specdistill.home import SpecHome
+
+DEFAULT_BENCHMARK = "benchmark.jsonl"
+
+
+def _section(home: SpecHome, name: str) -> dict[str, Any]:
+    try:
+        with home.config_path.open("rb") as handle:
+            config = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise EvaluationConfigError(f"config.toml is not valid TOML ({exc})") from None
+    section = config.get("specdistill", {}).get(name, {})
+    if not isinstance(section, dict):
+        raise EvaluationConfigError(f"config.toml: specdistill.{name} is not a table")
+    if "api_key" in section:
+        raise EvaluationConfigError(
+            f"config.toml: [specdistill.{name}] api_key is refused (a secret does not belong "
+            "in the spec); set api_key_env to the name of an environment variable"
+        )
+    return section
+
+
+def _key(
+    section: Mapping[str, Any], env: Mapping[str, str], env_name: str, what: str
+) -> Secret | None:
+    if value := env.get(env_name):
+        return Secret(value)
+    named = section.get("api_key_env")
+    if named is None:
+        return None
+    if not isinstance(named, str) or not named:
+        raise EvaluationConfigError(f"[specdistill.{what}] api_key_env must be a variable name")
+    if not env.get(named):
+        raise EvaluationConfigError(
+            f"[specdistill.{what}] api_key_env names {named!r}, which is not set"
+        )
+    return Secret(env[named])
+
+
+def _number(section: Mapping[str, Any], key: str, default: float, what: str) -> float:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise EvaluationConfigError(f"[specdistill.{what}] {key} must be a number > 0")
+    return float(value)
+
+
+def student_from_config(
+    home: str | os.PathLike[str] | SpecHome,
+    *,
+    kind: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Student:
+    """The student ``[specdistill.student]`` describes (``kind`` overrides the file's)."""
+    spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
+    env = os.environ if environ is None else environ
+    section = _section(spec_home, "student")
+    kind = kind or section.get("kind", "openai")
+    timeout = _number(section, "timeout", 120.0, "student")
+    scope = section.get("fingerprint_scope", "view")
+    if scope not in ("view", "home"):
+        raise EvaluationConfigError(
+            "[specdistill.student] fingerprint_scope must be 'view' or 'home'"
+        )
+    if kind == "openai":
+        base_url = env.get("SPECDISTILL_STUDENT_BASE_URL") or section.get("base_url")
+        if not base_url:
+            raise EvaluationConfigError(
+                "no student endpoint: set [specdistill.student] base_url or "
+                "SPECDISTILL_STUDENT_BASE_URL"
+            )
+        key = _key(section, env, "SPECDISTILL_STUDENT_API_KEY", "student")
+        return OpenAIStudent(ChatEndpoint(base_url, api_key=key, timeout=timeout, name="student"))
+    if kind == "command":
+        argv = section.get("argv")
+        if not isinstance(argv, list):
+            raise EvaluationConfigError("[specdistill.student] argv must be a list of strings")
+        return CommandStudent(argv, timeout=timeout, cwd=spec_home.root, fingerprint_scope=scope)
+    if kind == "python":
+        function = section.get("function")
+        if not isinstance(function, str):
+            raise EvaluationConfigError("[specdistill.student] function must be 'module:function'")
+        return PythonStudent(function, timeout=timeout, fingerprint_scope=scope)
+    raise EvaluationConfigError(
+        f"[specdistill.student] kind {kind!r} is unknown (use openai, command or python)"
+    )
+
+
+def judge_from_config(
+    home: str | os.PathLike[str] | SpecHome, *, environ: Mapping[str, str] | None = None
+) -> Judge | None:
+    """The judge ``[specdistill.judge]`` describes, or None when no base_url is set."""
+    spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
+    env = os.environ if environ is None else environ
+    section = _section(spec_home, "judge")
+    base_url = env.get("SPECDISTILL_JUDGE_BASE_URL") or section.get("base_url")
+    if not base_url:
+        return None
+    model = env.get("SPECDISTILL_JUDGE_MODEL") or section.get("model")
+    if not isinstance(model, str) or not model:
+        raise EvaluationConfigError("[specdistill.judge] model is required with a base_url")
+    key = _key(section, env, "SPECDISTILL_JUDGE_API_KEY", "judge")
+    timeout = _number(section, "timeout", 120.0, "judge")
+    return Judge(ChatEndpoint(base_url, api_key=key, timeout=timeout, name="judge"), model)
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    concurrency: int = 8
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def runner_settings(home: str | os.PathLike[str] | SpecHome) -> RunnerSettings:
+    """``[specdistill.runner]`` concurrency and max_attempts."""
+    spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
+    section = _section(spec_home, "runner")
+    values = {}
+    for key in ("concurrency", "max_attempts"):
+        value = section.get(key, 8 if key == "concurrency" else 3)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1024:
+            raise EvaluationConfigError(
+                f"[specdistill.runner] {key} must be an integer in [1, 1024]"
+            )
+        values[key] = value
+    return RunnerSettings(values["concurrency"], RetryPolicy(max_attempts=values["max_attempts"]))
+
+
+def benchmark_path(home: str | os.PathLike[str] | SpecHome) -> Path:
+    """``[specdistill.benchmark] path`` (relative to the home), else ``<home>/benchmark.jsonl``."""
+    spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
+    path = _section(spec_home, "benchmark").get("path", DEFAULT_BENCHMARK)
+    if not isinstance(path, str) or not path:
+        raise EvaluationConfigError("[specdistill.benchmark] path must be a file path")
+    return spec_home.root / Path(path).expanduser()

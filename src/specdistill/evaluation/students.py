@@ -1,0 +1,312 @@
+"""Students: the agent under evaluation, built from the spec being evaluated.
+
+Every student has one method, ``async run(task, spec) -> StudentAnswer``, where
+``spec`` is the :class:`~specdistill.evaluation.spec_view.StudentSpec` of the spec
+under test for that task. Three kinds:
+
+``openai`` (:class:`OpenAIStudent`)
+    A reference agent over an OpenAI-compatible endpoint. The request is
+    :func:`build_chat_request`: the spec's model; its params filtered to
+    :data:`OPENAI_PARAMS` (others, such as ``max_turns`` or ``top_k``, are not sent);
+    the system prompt as the system message (omitted when empty); each few-shot
+    exemplar as a prior user/assistant pair; the task input as the last user message;
+    the agent's tools as function schemas carrying the descriptions from
+    ``tools/descriptions.toml`` with a permissive ``{"type": "object"}`` parameter
+    schema. The reference agent has no tool implementations, so it makes one call and
+    answers with the assistant's text; a reply that only calls tools answers ``""``
+    (a fail under most scorers, never an error) and keeps the calls in ``raw``.
+
+``command`` (:class:`CommandStudent`)
+    The user's agent as a program. It gets one JSON document on stdin::
+
+        {"spec_home": "/abs/home", "task": {<the task's fields>},
+         "spec": {<the resolved view: agent, model, params, system_prompt, ...>}}
+
+    and prints its answer on stdout (surrounding whitespace is stripped). It runs in
+    its own process group, which is killed on timeout (retryable). A non-zero exit is
+    an error (not retried) quoting the tail of stderr.
+
+``python`` (:class:`PythonStudent`)
+    ``module:function`` called with ``(task_dict, spec_home_path)``; sync functions run
+    in a worker thread, async ones are awaited. A string return is the answer; any other
+    JSON value is serialised. An exception is an error (retried only for TimeoutError
+    and ConnectionError).
+
+``command`` and ``python`` students read the home themselves. Their cache key assumes
+they read what the view resolves (``fingerprint_scope = "view"``); pass
+``fingerprint_scope="home"`` if your agent reads more, so any spec edit re-runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import json
+import os
+import signal
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from specdistill.evaluation.benchmark import Task
+from specdistill.evaluation.endpoint import ChatEndpoint, message_text
+from specdistill.evaluation.errors import EvaluationConfigError, TaskRunError
+from specdistill.evaluation.spec_view import StudentSpec
+
+#: Spec params the openai student sends; every other param is ignored.
+OPENAI_PARAMS = (
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "max_completion_tokens",
+    "presence_penalty",
+    "frequency_penalty",
+    "seed",
+    "stop",
+)
+#: Characters of stderr quoted when a command fails.
+STDERR_TAIL = 500
+#: A permissive JSON schema for tool arguments: the catalog declares no parameters.
+TOOL_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": True}
+
+Scope = Literal["view", "home"]
+
+
+@dataclass(frozen=True)
+class StudentAnswer:
+    """A student's answer: its text, token usage if known, seconds taken, raw reply."""
+
+    text: str
+    usage: Mapping[str, Any] | None = None
+    latency: float = 0.0
+    raw: Any = None
+
+
+@runtime_checkable
+class Student(Protocol):
+    """The interface the runner drives."""
+
+    kind: str
+    fingerprint_scope: Scope
+
+    def identity(self) -> dict[str, Any]:
+        """What distinguishes this student in a cache key (never a secret)."""
+        ...
+
+    async def run(self, task: Task, spec: StudentSpec) -> StudentAnswer: ...
+
+    async def aclose(self) -> None: ...
+
+
+def build_chat_request(task: Task, spec: StudentSpec) -> dict[str, Any]:
+    """The chat-completions body the openai student sends for ``task`` under ``spec``."""
+    messages: list[dict[str, str]] = []
+    if spec.system_prompt:
+        messages.append({"role": "system", "content": spec.system_prompt})
+    for exemplar in spec.few_shot:
+        messages.append({"role": "user", "content": exemplar.input})
+        messages.append({"role": "assistant", "content": exemplar.output})
+    messages.append({"role": "user", "content": task.input})
+    body: dict[str, Any] = {"model": spec.model, "messages": messages}
+    body.update({k: spec.params[k] for k in OPENAI_PARAMS if k in spec.params})
+    if spec.tools:
+        body["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": tool.name,
+                    "description": tool.description,
+                    "parameters": TOOL_PARAMETERS,
+                },
+            }
+            for tool in spec.tools
+        ]
+    return body
+
+
+class OpenAIStudent:
+    """The reference agent over an OpenAI-compatible endpoint (see the module docstring)."""
+
+    kind = "openai"
+    fingerprint_scope: Scope = "view"
+
+    def __init__(self, endpoint: ChatEndpoint) -> None:
+        self.endpoint = endpoint
+
+    def __repr__(self) -> str:
+        return f"OpenAIStudent({self.endpoint!r})"
+
+    def identity(self) -> dict[str, Any]:
+        return {"kind": self.kind, **self.endpoint.identity()}
+
+    async def run(self, task: Task, spec: StudentSpec) -> StudentAnswer:
+        started = time.perf_counter()
+        reply = await self.endpoint.complete(build_chat_request(task, spec))
+        usage = reply.get("usage")
+        return StudentAnswer(
+            text=self.endpoint.redact(message_text(reply)),
+            usage=usage if isinstance(usage, dict) else None,
+            latency=time.perf_counter() - started,
+            raw=self.endpoint.redact_json(reply),
+        )
+
+    async def aclose(self) -> None:
+        await self.endpoint.aclose()
+
+
+def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+class CommandStudent:
+    """The user's agent as a program (see the module docstring for the protocol)."""
+
+    kind = "command"
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float = 300.0,
+        cwd: str | os.PathLike[str] | None = None,
+        fingerprint_scope: Scope = "view",
+    ) -> None:
+        if not argv or not all(isinstance(a, str) and a for a in argv):
+            raise EvaluationConfigError("command student: argv must be a non-empty list of strings")
+        self.argv = tuple(argv)
+        self.timeout = float(timeout)
+        self.cwd = Path(cwd) if cwd is not None else None
+        self.fingerprint_scope = fingerprint_scope
+
+    def __repr__(self) -> str:
+        return f"CommandStudent({list(self.argv)!r}, timeout={self.timeout:g})"
+
+    def identity(self) -> dict[str, Any]:
+        return {"kind": self.kind, "argv": list(self.argv)}
+
+    async def run(self, task: Task, spec: StudentSpec) -> StudentAnswer:
+        document = {"spec_home": str(spec.home), "task": task.as_json(), "spec": spec.as_json()}
+        started = time.perf_counter()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=self.cwd,
+                start_new_session=True,  # its own process group, killed whole on timeout
+            )
+        except OSError as exc:
+            raise TaskRunError(f"command {self.argv[0]!r} cannot start ({exc})") from None
+        try:
+            out, err = await asyncio.wait_for(
+                proc.communicate(json.dumps(document).encode("utf-8")), self.timeout
+            )
+        except TimeoutError:
+            _kill_group(proc)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(proc.communicate(), 5.0)
+            raise TaskRunError(
+                f"command timed out after {self.timeout:g}s (process group killed)", retryable=True
+            ) from None
+        except BaseException:
+            _kill_group(proc)  # cancelled by the runner: leave nothing behind
+            raise
+        latency = time.perf_counter() - started
+        if proc.returncode != 0:
+            tail = err.decode("utf-8", "replace").strip()[-STDERR_TAIL:]
+            raise TaskRunError(
+                f"command exited with status {proc.returncode}: {tail or '(no stderr)'}"
+            )
+        return StudentAnswer(text=out.decode("utf-8", "replace").strip(), latency=latency)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def import_function(reference: str) -> Callable[..., Any]:
+    """Resolve ``"package.module:function"`` (the function may be ``Class.method``)."""
+    module_name, sep, attribute = reference.partition(":")
+    if not sep or not module_name or not attribute:
+        raise EvaluationConfigError(f"python student: {reference!r} is not 'module:function'")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise EvaluationConfigError(
+            f"python student: cannot import {reference!r} ({exc})"
+        ) from None
+    if not callable(target):
+        raise EvaluationConfigError(f"python student: {reference!r} is not callable")
+    return target
+
+
+class PythonStudent:
+    """A Python callable ``(task_dict, spec_home_path) -> answer``, sync or async."""
+
+    kind = "python"
+
+    def __init__(
+        self,
+        function: str | Callable[..., Any],
+        *,
+        timeout: float | None = None,
+        fingerprint_scope: Scope = "view",
+    ) -> None:
+        if isinstance(function, str):
+            self.name = function
+            self.function = import_function(function)
+        else:
+            self.name = f"{function.__module__}:{function.__qualname__}"
+            self.function = function
+        self.timeout = timeout
+        self.fingerprint_scope = fingerprint_scope
+
+    def __repr__(self) -> str:
+        return f"PythonStudent({self.name!r})"
+
+    def identity(self) -> dict[str, Any]:
+        return {"kind": self.kind, "function": self.name}
+
+    async def _call(self, task: Task, spec: StudentSpec) -> Any:
+        args = (task.as_json(), str(spec.home))
+        try:
+            if inspect.iscoroutinefunction(self.function):
+                result = await self.function(*args)
+            else:
+                result = await asyncio.to_thread(self.function, *args)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception as exc:
+            raise TaskRunError(
+                f"{self.name} raised {type(exc).__name__}: {exc}",
+                retryable=isinstance(exc, TimeoutError | ConnectionError),
+            ) from None
+        return result
+
+    async def run(self, task: Task, spec: StudentSpec) -> StudentAnswer:
+        started = time.perf_counter()
+        try:
+            result = await asyncio.wait_for(self._call(task, spec), self.timeout)
+        except TimeoutError:
+            # Only wait_for raises this here: the function's own errors became TaskRunError.
+            # A sync function's thread cannot be stopped; it finishes in the background.
+            raise TaskRunError(
+                f"{self.name} timed out after {self.timeout}s", retryable=True
+            ) from None
+        if not isinstance(result, str):
+            try:
+                result = json.dumps(result, allow_nan=False, ensure_ascii=False)
+            except (TypeError, ValueError):
+                kind = type(result).__name__
+                raise TaskRunError(f"{self.name} returned a {kind}, not text or JSON") from None
+        return StudentAnswer(text=result, latency=time.perf_counter() - started, raw=None)
+
+    async def aclose(self) -> None:
+        return None
