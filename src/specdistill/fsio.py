@@ -23,9 +23,19 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Replace ``path`` with ``data`` atomically (temp file, fsync, rename, fsync dir)."""
+def write_target(path: Path) -> Path:
+    """Where writing ``path`` must land: through a symlink to its target, so the link
+    itself survives (callers have already checked the target stays in the home)."""
     path = Path(path)
+    return path.resolve() if path.is_symlink() else path
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically (temp file, fsync, rename, fsync dir).
+
+    A symlink is written through, never replaced by a regular file.
+    """
+    path = write_target(path)
     if mode is None:
         try:
             mode = path.stat().st_mode & 0o7777
@@ -70,8 +80,8 @@ class FileSnapshot:
 
 
 def capture(path: Path) -> FileSnapshot:
-    """Record ``path`` as it is now."""
-    path = Path(path)
+    """Record ``path`` as it is now (through a symlink: the target is what changes)."""
+    path = write_target(path)
     try:
         data = path.read_bytes()
         mode = path.stat().st_mode & 0o7777

@@ -70,6 +70,11 @@ def check_text_key(value: object, kind: str, *, max_length: int = 200) -> str:
         raise UnsafePath(f"{kind} is longer than {max_length} characters")
     if _CONTROL.search(value):
         raise UnsafePath(f"{kind} {value!r} contains a control character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (JSON allows "\ud800") cannot be written to a UTF-8 file.
+        raise UnsafePath(f"{kind} {value!r} is not valid Unicode (lone surrogate)") from None
     return value
 
 

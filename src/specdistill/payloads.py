@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -20,7 +21,10 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
 )
+from pydantic_core import PydanticCustomError
 
 from specdistill.errors import InvalidEdit, UnsafePath
 from specdistill.home import check_name, check_text_key
@@ -59,6 +63,14 @@ def _finite(value: float) -> float:
     return value
 
 
+def _float_not_int(value: Any) -> Any:
+    # Strict floats still accept ints; an int too large for TomlInt would then be
+    # written as a float, silently changing its type.
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError("an integer must be a signed 64-bit integer")
+    return value
+
+
 AgentName = Annotated[StrictStr, _name("agent name")]
 ToolName = Annotated[StrictStr, _name("tool name")]
 ModelName = Annotated[StrictStr, _text_key("model name")]
@@ -67,10 +79,31 @@ QueryClass = Annotated[StrictStr, _text_key("query class")]
 ParamName = Annotated[StrictStr, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")]
 ShortText = Annotated[StrictStr, Field(max_length=MAX_SHORT_TEXT_CHARS)]
 PromptText = Annotated[StrictStr, Field(max_length=MAX_PROMPT_CHARS)]
-FiniteFloat = Annotated[StrictFloat, AfterValidator(_finite)]
-TomlScalar = StrictBool | StrictInt | FiniteFloat | ShortText
+FiniteFloat = Annotated[StrictFloat, BeforeValidator(_float_not_int), AfterValidator(_finite)]
+#: TOML integers are signed 64-bit; a parser must refuse a larger one.
+TomlInt = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
+TomlScalar = StrictBool | TomlInt | FiniteFloat | ShortText
+
+
+def _one_value_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    # Without this, a bad value reports one error per union member, the first being
+    # "payload.value.bool: Input should be a valid boolean": the wrong field and reason.
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError(
+            "toml_value",
+            "must be a bool, a 64-bit integer, a finite float, a string of at most "
+            f"{MAX_SHORT_TEXT_CHARS} characters, or an array of at most {MAX_ARRAY_ITEMS} "
+            "of those",
+        ) from None
+
+
 #: A typed TOML value: never pasted TOML text.
-TomlValue = TomlScalar | Annotated[list[TomlScalar], Field(max_length=MAX_ARRAY_ITEMS)]
+TomlValue = Annotated[
+    TomlScalar | Annotated[list[TomlScalar], Field(max_length=MAX_ARRAY_ITEMS)],
+    WrapValidator(_one_value_error),
+]
 
 
 class Payload(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
@@ -88,7 +88,8 @@ def _typed_edit_models() -> list[type]:
 
 def plan_json_schema() -> dict[str, Any]:
     """The JSON Schema a teacher's structured output must match: a plan with typed edits."""
-    union = Annotated[tuple(_typed_edit_models()), Field(discriminator="op")]  # type: ignore[misc]
+    edit_union = Union[tuple(_typed_edit_models())]  # type: ignore[valid-type]  # noqa: UP007
+    union = Annotated[edit_union, Field(discriminator="op")]  # type: ignore[valid-type]
     typed_plan = create_model(
         "LearningPlan",
         __base__=LearningPlan,
