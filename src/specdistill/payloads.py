@@ -22,12 +22,13 @@ from pydantic import (
     StrictStr,
     ValidationError,
     ValidatorFunctionWrapHandler,
+    WithJsonSchema,
     WrapValidator,
 )
 from pydantic_core import PydanticCustomError
 
 from specdistill.errors import InvalidEdit, UnsafePath
-from specdistill.home import check_name, check_text_key
+from specdistill.home import NAME_PATTERN, check_name, check_text_key
 from specdistill.models import Edit, EditOp
 
 #: Upper bounds on teacher-supplied text (characters).
@@ -71,8 +72,11 @@ def _float_not_int(value: Any) -> Any:
     return value
 
 
-AgentName = Annotated[StrictStr, _name("agent name")]
-ToolName = Annotated[StrictStr, _name("tool name")]
+# The pattern is also published in the JSON Schema, so a teacher following the
+# schema sends names we accept; the validator gives the clearer error message.
+_NAME_SCHEMA = WithJsonSchema({"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$"})
+AgentName = Annotated[StrictStr, _name("agent name"), _NAME_SCHEMA]
+ToolName = Annotated[StrictStr, _name("tool name"), _NAME_SCHEMA]
 ModelName = Annotated[StrictStr, _text_key("model name")]
 QueryClass = Annotated[StrictStr, _text_key("query class")]
 #: A TOML bare key: what a param may be called.
@@ -221,8 +225,11 @@ def resolve_agent(edit: Edit, payload_agent: str | None) -> str:
         return payload_agent
     parts = edit.target.split(".")
     if len(parts) >= 2 and parts[0] == "agents":
+        # agents.<agent>.<file>: agent names may themselves contain dots ("v1.2"),
+        # so the agent is everything between the first and the last part.
+        name = ".".join(parts[1:-1]) if len(parts) >= 3 else parts[1]
         try:
-            return check_name(parts[1], "agent name")
+            return check_name(name, "agent name")
         except UnsafePath as exc:
             raise InvalidEdit(exc.message, edit_id=edit.id, field="target") from None
     raise InvalidEdit(

@@ -62,6 +62,8 @@ def ensure_table(doc: TOMLDocument, keys: Sequence[str], *, label: str, edit_id:
             continue
         last = depth == len(keys) - 1
         new = tomlkit.table(is_super_table=not last)
+        if last:
+            new.add(tomlkit.nl())  # a blank line before whatever table follows
         node[key] = new
         node = node[key]
     return node
@@ -81,21 +83,35 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def coerce_to_existing(existing: Any, new: Any, *, label: str, edit_id: str) -> Any:
-    """The value to write over ``existing``: same kind, or int↔float (kept as float).
+#: Params whose value is naturally a float even when a user wrote it as ``1``.
+FLOAT_PARAMS = frozenset({"temperature", "top_p", "presence_penalty", "frequency_penalty"})
 
-    Changing a key's type (a string where a number was, an array where a bool
-    was) is refused: it would silently change what the agent reads.
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def coerce_to_existing(existing: Any, new: Any, *, label: str, edit_id: str) -> Any:
+    """The value to write over ``existing``: the key keeps its type.
+
+    An int for a float key is written as a float (int to float is compatible).
+    A float for an int key is refused, except for params that are floats by
+    nature (``temperature = 1`` may become ``0.7``). Any other change of type (a
+    string where a number was, an array where a bool was) is refused: it would
+    silently change what the agent reads.
     """
     if existing is None:
         return new
     old_kind, new_kind = _kind(existing), _kind(new)
     if old_kind == new_kind:
         return new
-    if {old_kind, new_kind} == {"int", "float"}:
+    key = label.rsplit(".", 1)[-1]
+    if (old_kind, new_kind) == ("float", "int") or (
+        (old_kind, new_kind) == ("int", "float") and key in FLOAT_PARAMS
+    ):
         return float(new)
     raise InvalidEdit(
-        f"{label} is a {old_kind} ({existing!r}); refusing to replace it with a {new_kind}",
+        f"{label} is {_a(old_kind)} ({existing!r}); refusing to replace it with {_a(new_kind)}",
         edit_id=edit_id,
         field="payload.value",
     )
@@ -111,8 +127,25 @@ def set_value(table: TableLike, key: str, value: Any, *, label: str, edit_id: st
         item.trivia.comment = existing.trivia.comment
         item.trivia.comment_ws = existing.trivia.comment_ws
         table[key] = item
+    elif existing is None:
+        add_key_before_trailing_trivia(table, key, value)
     else:
         table[key] = value
+
+
+def add_key_before_trailing_trivia(table: TableLike, key: str, value: Any) -> None:
+    """Add a new key after the table's last key, not after its trailing blank lines and
+    comments: those introduce the next table (``# The coding agent.`` / ``[agent.coder]``)."""
+    container = table.value if isinstance(table, Table) else None
+    body = getattr(container, "body", None)
+    if container is None or not body or body[-1][0] is not None:
+        table[key] = value
+        return
+    last_key = next((k for k, _ in reversed(body) if k is not None), None)
+    if last_key is None:
+        container._insert_at(0, key, value)  # tomlkit has no public insert
+    else:
+        container._insert_after(last_key, key, value)
 
 
 def string_array(table: TableLike, key: str, *, label: str, edit_id: str) -> Array | None:
