@@ -395,7 +395,7 @@ INVALID_NOW: list[Any] = [
                  id="type-change-int-to-string"),
     pytest.param(EditOp.SET_AGENT_PARAM,
                  {"agent": "assistant", "param": "max_turns_hard", "value": [10]},
-                 "payload.value", "refusing to replace it with an array", id="type-change-to-array"),
+                 "payload.value", "replace it with an array", id="type-change-to-array"),
     pytest.param(EditOp.LORA_FINETUNE, VALID_PAYLOADS[EditOp.LORA_FINETUNE],
                  "op", "lora_finetune is never applied", id="lora-refused"),
 ]  # fmt: skip

@@ -1,6 +1,8 @@
 """Apply a plan to a spec home, for real or as a dry run, and collect per-edit diffs.
 
-This is the library function behind ``specdistill apply``.
+This is the library function behind ``specdistill apply``. With ``checkpoint=True``
+(the CLI's default) the run holds the home's lock, recovers an interrupted edit,
+refuses a dirty spec, and commits each applied edit (see :mod:`specdistill.checkpoint`).
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from specdistill.appliers.registry import EditApplierRegistry
+from specdistill.checkpoint.run import Notify, checkpointed_run, new_session_id
 from specdistill.context import ApplyContext
 from specdistill.errors import InvalidInput
-from specdistill.execute import execute_edits
+from specdistill.execute import EditCheckpoint, execute_edits
 from specdistill.home import CONFIG_FILE, SPEC_PATHS, SpecHome
 from specdistill.models import AutonomyMode, Edit, EditOutcome, LearningPlan
 from specdistill.tiers import assign_tiers
@@ -28,6 +31,13 @@ class ApplyReport:
     edits: list[Edit]
     outcomes: list[EditOutcome]
     diffs: dict[str, str] = field(default_factory=dict)
+    #: With checkpoints: the session id on the commits, each applied edit's commit,
+    #: what setting up the run did (recovery, baseline, manual changes), and the
+    #: signal that stopped the run early (None if it ran to the end).
+    session_id: str = ""
+    commits: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    interrupted_by: int | None = None
 
     @property
     def applied(self) -> list[EditOutcome]:
@@ -62,10 +72,30 @@ def apply_plan(
     dry_run: bool = False,
     session_id: str = "",
     registry: EditApplierRegistry | None = None,
+    checkpoint: bool = False,
+    allow_dirty: bool = False,
+    notify: Notify | None = None,
 ) -> ApplyReport:
-    """Execute ``plan`` on ``home``; with ``dry_run``, on a throwaway copy (nothing written)."""
+    """Execute ``plan`` on ``home``; with ``dry_run``, on a throwaway copy (nothing written).
+
+    ``checkpoint``: one git commit per applied edit, under the home's lock, with
+    crash recovery; the session id is ``session_id``, else the plan's, else a new
+    one. ``allow_dirty`` first commits uncommitted spec changes instead of
+    refusing them. ``notify`` receives the one-line notice of a deferred Ctrl-C.
+    """
     spec_home = SpecHome(home)
     require_spec_home(spec_home)
+    if not dry_run and checkpoint:
+        sid = session_id or plan.session_id or new_session_id()
+        with checkpointed_run(
+            spec_home, command="apply", session_id=sid, allow_dirty=allow_dirty, notify=notify
+        ) as run:
+            report = _run(plan, spec_home.root, mode, sid, registry, spec_home.root, False, run)
+            report.session_id = sid
+            report.commits = dict(run.commits)
+            report.notes = run.notes
+            report.interrupted_by = run.signals.received
+            return report
     if not dry_run:
         return _run(plan, spec_home.root, mode, session_id, registry, spec_home.root, False)
     with tempfile.TemporaryDirectory(prefix="specdistill-dry-run-") as scratch:
@@ -81,6 +111,7 @@ def _run(
     registry: EditApplierRegistry | None,
     reported_home: Path,
     dry_run: bool,
+    checkpoint: EditCheckpoint | None = None,
 ) -> ApplyReport:
     ctx = ApplyContext(home=work_root, session_id=session_id or plan.session_id)
     edits = assign_tiers(plan.edits, ctx.tier_overrides())  # report the tiers we route by
@@ -92,6 +123,11 @@ def _run(
             diffs[edit.id] = result.unified_diff(work_root)
 
     outcomes = execute_edits(
-        edits=edits, ctx=ctx, autonomy_mode=mode, registry=registry, on_outcome=collect_diff
+        edits=edits,
+        ctx=ctx,
+        autonomy_mode=mode,
+        registry=registry,
+        on_outcome=collect_diff,
+        checkpoint=checkpoint,
     )
     return ApplyReport(reported_home, dry_run, edits, outcomes, diffs)

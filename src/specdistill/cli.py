@@ -18,11 +18,19 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from specdistill.apply import ApplyReport, apply_plan
+from specdistill.apply import ApplyReport, apply_plan, require_spec_home
+from specdistill.checkpoint import (
+    CheckpointStore,
+    init_checkpoints,
+    recover_home,
+    rollback_session,
+)
 from specdistill.errors import InvalidInput, SpecdistillError
-from specdistill.home import default_home, init_home
+from specdistill.execute import INTERRUPTED_REASON
+from specdistill.home import SpecHome, default_home, init_home
 from specdistill.models import AutonomyMode
 from specdistill.plan import load_plan, plan_json_schema
 
@@ -40,6 +48,13 @@ err = Console(stderr=True, highlight=False)
 F = TypeVar("F", bound=Callable[..., Any])
 _state = {"verbose": False}
 
+AllowDirtyOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-dirty",
+        help="Commit uncommitted changes to the spec as a 'manual changes' checkpoint first.",
+    ),
+]
 HomeOption = Annotated[
     Path | None,
     typer.Option(
@@ -89,6 +104,8 @@ def init(home: HomeOption = None) -> None:
         out.print(f"  created {path.relative_to(root)}")
     if not written:
         out.print("  nothing to create: the home already has its files")
+    for note in init_checkpoints(root):
+        out.print(f"  {escape(note)}")
 
 
 @app.command()
@@ -163,13 +180,229 @@ def apply_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
     ] = False,
+    allow_dirty: AllowDirtyOption = False,
+    no_checkpoint: Annotated[
+        bool,
+        typer.Option(
+            "--no-checkpoint",
+            help="Write without git commits, lock or crash journal (not recommended).",
+        ),
+    ] = False,
 ) -> None:
-    """Apply a plan's edits to the spec home and show what changed."""
+    """Apply a plan's edits to the spec home, one git commit per applied edit."""
     plan = load_plan(plan_file)
-    report = apply_plan(plan, home or default_home(), mode=mode, dry_run=dry_run)
+    report = apply_plan(
+        plan,
+        home or default_home(),
+        mode=mode,
+        dry_run=dry_run,
+        checkpoint=not no_checkpoint,
+        allow_dirty=allow_dirty,
+        notify=_notify,
+    )
+    _print_notes(report.notes)
     render_apply_report(report)
+    if report.commits:
+        sid = escape(report.session_id)
+        out.print(
+            f"session {sid}: {len(report.commits)} commit(s); undo with: specdistill rollback {sid}"
+        )
+    if report.interrupted_by is not None:
+        skipped = sum(1 for o in report.outcomes if o.error == INTERRUPTED_REASON)
+        err.print(
+            f"interrupted: stopped after the edit in flight; {skipped} edit(s) not attempted",
+            soft_wrap=True,
+        )
+        raise typer.Exit(128 + report.interrupted_by)
+
+
+def _notify(message: str) -> None:
+    err.print(escape(message), soft_wrap=True)
+
+
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        err.print(escape(note), soft_wrap=True)
+
+
+@app.command()
+@handle_errors
+def rollback(
+    session_id: Annotated[
+        str | None, typer.Argument(metavar="[SESSION_ID]", help="The session to roll back.")
+    ] = None,
+    last: Annotated[bool, typer.Option("--last", help="Roll back the newest session.")] = False,
+    home: HomeOption = None,
+    allow_dirty: AllowDirtyOption = False,
+) -> None:
+    """Revert a session's edit commits, newest first, as new commits."""
+    if last == (session_id is not None):  # exactly one of them
+        raise InvalidInput("give either a SESSION_ID or --last", hint="see: specdistill log")
+    root = home or default_home()
+    require_spec_home(SpecHome(root))
+    report = rollback_session(root, session_id, last=last, allow_dirty=allow_dirty, notify=_notify)
+    _print_notes(report.notes)
+    out.print(
+        f"rolled back session {escape(report.session_id)}: "
+        f"{len(report.reverted)} edit(s) reverted as new commits"
+    )
+    for entry, commit in zip(report.reverted, report.commits, strict=True):
+        out.print(f"  {commit[:10]} reverts {entry.short} {escape(entry.subject)}", soft_wrap=True)
+
+
+@app.command()
+@handle_errors
+def recover(home: HomeOption = None) -> None:
+    """Finish or undo an edit a crash interrupted (every writing command does this first)."""
+    root = home or default_home()
+    require_spec_home(SpecHome(root))
+    notes = recover_home(root)
+    for note in notes:
+        out.print(escape(note), soft_wrap=True)
+    if not notes:
+        out.print("nothing to recover")
+
+
+@app.command("log")
+@handle_errors
+def log_command(
+    home: HomeOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=1, help="Show at most N commits.")
+    ] = None,
+) -> None:
+    """List the spec changes specdistill committed, newest first."""
+    root = home or default_home()
+    require_spec_home(SpecHome(root))
+    entries = CheckpointStore(root).log(limit)
+    if as_json:
+        typer.echo(json.dumps([entry.to_json() for entry in entries], indent=2))
+        return
+    if not entries:
+        out.print("no spec changes recorded yet")
+        return
+    table = Table(title_justify="left")
+    for column in ("commit", "kind", "edit", "op", "session", "tier", "when"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(
+            *(
+                escape(value or "")
+                for value in (
+                    entry.short,
+                    entry.kind,
+                    entry.edit_id,
+                    entry.op,
+                    entry.session_id,
+                    entry.tier,
+                    entry.when[:19].replace("T", " "),
+                )
+            )
+        )
+    out.print(table)
 
 
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+# --- evaluation: `bench run`, `cache stats|clear` ---------------------------------------
+# One additive block (issue 4); the library side is specdistill.evaluation.command.
+
+bench_app = typer.Typer(help="Score a spec on a benchmark.", no_args_is_help=True)
+cache_app = typer.Typer(
+    help="The result cache of benchmark runs (learning/cache.db).", no_args_is_help=True
+)
+app.add_typer(bench_app, name="bench")
+app.add_typer(cache_app, name="cache")
+
+
+@bench_app.command("run")
+@handle_errors
+def bench_run_command(
+    home: HomeOption = None,
+    benchmark: Annotated[
+        Path | None,
+        typer.Option(
+            "--benchmark",
+            help="Tasks JSONL (default: specdistill.benchmark.path in config.toml, else "
+            "<home>/benchmark.jsonl).",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", min=1, help="Tasks run at once.")
+    ] = None,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Runs per task.")] = 1,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Run every task; neither read nor write the cache.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Score the spec with the student configured in config.toml; print a per-cluster table."""
+    from rich.markup import escape
+    from rich.progress import Progress
+
+    from specdistill.evaluation.command import bench_run
+    from specdistill.evaluation.errors import NothingScored
+
+    root = (home or default_home()).absolute()
+    with Progress(console=err, transient=True, disable=as_json) as bar:
+        job = bar.add_task("running tasks", total=None)
+
+        def progress(done: int, total: int, result: Any) -> None:
+            bar.update(job, completed=done, total=total)
+
+        run = bench_run(
+            root, benchmark, concurrency=concurrency, repeats=repeats,
+            use_cache=not no_cache, progress=progress,
+        )  # fmt: skip
+    errors = [(r.task_id, r.error) for r in run.results if r.error]
+    if as_json:
+        typer.echo(json.dumps({
+            "snapshot": run.snapshot.model_dump(mode="json") if run.snapshot else None,
+            "clusters": [vars(s) for s in run.summaries],
+            "errors": [{"task_id": t, "error": e} for t, e in errors],
+        }, indent=2))  # fmt: skip
+    else:
+        table = Table(title=f"benchmark {run.benchmark.version[:19]}", title_justify="left")
+        for column in ("cluster", "runs", "scored", "errors", "cached", "mean"):
+            table.add_column(column, justify="left" if column == "cluster" else "right")
+        for s in run.summaries:
+            mean = "–" if s.mean is None else f"{s.mean:.3f}"
+            style = "red" if s.errors else ""
+            errs = f"[{style}]{s.errors}[/]" if style else str(s.errors)
+            table.add_row(escape(s.cluster), str(s.n), str(s.scored), errs, str(s.cached), mean)
+        out.print(table)
+        out.print(f"{len(run.results)} runs in {run.elapsed:.1f}s")
+        for task_id, error in errors[:5]:
+            out.print(f"[red]error[/] {escape(task_id)}: {escape(error or '')}", soft_wrap=True)
+        if len(errors) > 5:
+            out.print(f"… and {len(errors) - 5} more errors")
+    if run.snapshot is None:
+        raise NothingScored(run.error or "no task was scored")
+
+
+@cache_app.command("stats")
+@handle_errors
+def cache_stats_command(home: HomeOption = None) -> None:
+    """Show how many results the cache holds."""
+    from specdistill.evaluation.cache import cache_stats
+
+    stats = cache_stats((home or default_home()).absolute())
+    out.print(f"cache: {stats.path}")
+    out.print(f"  {stats.entries} results for {stats.tasks} tasks, {stats.size_bytes} bytes")
+
+
+@cache_app.command("clear")
+@handle_errors
+def cache_clear_command(home: HomeOption = None) -> None:
+    """Delete the cache (works on a corrupt file too); cached tasks run again next time."""
+    from specdistill.evaluation.cache import cache_clear
+
+    removed = cache_clear((home or default_home()).absolute())
+    if removed is None:
+        out.print("removed an unreadable cache file")
+    else:
+        out.print(f"removed {removed} cached results")

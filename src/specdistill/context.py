@@ -13,7 +13,7 @@ from specdistill.models import EditOp, EditRiskTier
 from specdistill.tiers import parse_tier_overrides
 
 if TYPE_CHECKING:
-    from specdistill.appliers.base import ApplyResult
+    from specdistill.appliers.base import ApplyResult, EditJournal
 
 
 class ApplyContext:
@@ -40,6 +40,9 @@ class ApplyContext:
         self.spec_home = SpecHome(root if root is not None else default_home())
         self.session_id = session_id
         self._applied: dict[str, ApplyResult] = {}
+        #: Set by a checkpointed run while one edit is applied: appliers record the
+        #: edit's intent (pre-images) in it before writing. None: no journal.
+        self.journal: EditJournal | None = None
 
     @property
     def home(self) -> Path:
@@ -74,7 +77,10 @@ class ApplyContext:
             raise ConfigError(
                 f"{path} is not valid TOML: {exc}", hint="fix the file, then run again"
             ) from None
-        section = data.get("specdistill", {}).get("tier_overrides", {})
+        ours = data.get("specdistill", {})
+        if not isinstance(ours, dict):
+            raise ConfigError("[specdistill] in config.toml must be a table")
+        section = ours.get("tier_overrides", {})
         if not isinstance(section, dict):
             raise ConfigError("[specdistill.tier_overrides] must be a table")
         return parse_tier_overrides(section)

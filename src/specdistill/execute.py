@@ -16,13 +16,16 @@ home's overrides before routing, whatever the teacher claimed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
 
 from specdistill.appliers.base import EditApplier, FileEditApplier, restore_all
 from specdistill.appliers.registry import EditApplierRegistry, default_registry
 from specdistill.context import ApplyContext
-from specdistill.errors import InvalidInput
+from specdistill.errors import CheckpointError, InvalidInput
 from specdistill.fsio import FileSnapshot, capture
 from specdistill.home import SPEC_PATHS
 from specdistill.models import AutonomyMode, Edit, EditOutcome, EditRiskTier, utc_now
@@ -31,6 +34,26 @@ from specdistill.tiers import assign_tiers
 logger = logging.getLogger(__name__)
 
 MANUAL_TIER_REASON = "manual tier, requires explicit approval"
+INTERRUPTED_REASON = "not attempted: the run was interrupted (Ctrl-C) before this edit"
+
+
+class EditCheckpoint(Protocol):
+    """What the loop asks of a checkpoint (``specdistill.checkpoint.CheckpointRun``).
+
+    ``edit_started`` comes before an edit's apply (it may set ``ctx.journal``);
+    then exactly one of ``edit_applied`` (record it, e.g. commit) or
+    ``edit_not_applied`` (make sure it left no trace). ``stop_requested`` turns
+    true after a Ctrl-C: the loop then attempts no further edit.
+    """
+
+    @property
+    def stop_requested(self) -> bool: ...
+
+    def edit_started(self, edit: Edit, ctx: ApplyContext) -> None: ...
+
+    def edit_applied(self, edit: Edit, ctx: ApplyContext) -> None: ...
+
+    def edit_not_applied(self, edit: Edit, ctx: ApplyContext) -> None: ...
 
 
 def route_edit(edit: Edit, autonomy_mode: AutonomyMode, supported: bool) -> EditOutcome | None:
@@ -72,6 +95,9 @@ def apply_with_restore(applier: EditApplier, edit: Edit, ctx: ApplyContext) -> N
         return
     # A plug-in applier: we cannot know what it touches, so keep the whole spec.
     before = snapshot_spec_files(ctx)
+    dirs_before = _spec_dirs(ctx)
+    if ctx.journal is not None:
+        ctx.journal.record_snapshot(edit, before)
     try:
         applier.apply(edit, ctx)
     except BaseException:
@@ -79,7 +105,17 @@ def apply_with_restore(applier: EditApplier, edit: Edit, ctx: ApplyContext) -> N
             if snapshot.path not in {b.path for b in before}:
                 snapshot.path.unlink(missing_ok=True)
         restore_all(before)
+        # New folders go too: an empty agents/<name>/ would make <name> a known agent.
+        for directory in sorted(_spec_dirs(ctx) - dirs_before, reverse=True):
+            with contextlib.suppress(OSError):
+                directory.rmdir()  # children sort after parents; only empty ones go
         raise
+
+
+def _spec_dirs(ctx: ApplyContext) -> set[Path]:
+    root = ctx.spec_home.root
+    tops = [root / name for name in SPEC_PATHS if (root / name).is_dir()]
+    return {*tops, *(p for top in tops for p in top.rglob("*") if p.is_dir())}
 
 
 def execute_edits(
@@ -89,10 +125,15 @@ def execute_edits(
     autonomy_mode: AutonomyMode,
     registry: EditApplierRegistry | None = None,
     on_outcome: Callable[[Edit, EditOutcome], None] | None = None,
+    checkpoint: EditCheckpoint | None = None,
 ) -> list[EditOutcome]:
     """Route, validate and apply ``edits`` in order; one outcome per edit, in order.
 
     ``on_outcome`` (optional) is called after each edit, e.g. to report progress.
+    ``checkpoint`` (optional) records each applied edit (a git commit, with a
+    crash-safety journal) and can stop the loop between edits after a Ctrl-C;
+    edits not attempted then are ``skipped`` with :data:`INTERRUPTED_REASON`.
+    A CheckpointError stops the loop (the edit in flight is undone first).
     Without a gate, an applied edit stays applied (the seed's behaviour).
 
     >>> outcomes = execute_edits(edits=plan.edits, ctx=ApplyContext(home="."),
@@ -109,23 +150,39 @@ def execute_edits(
 
     outcomes: list[EditOutcome] = []
     for edit in edits:
-        outcome = route_edit(edit, autonomy_mode, registry.is_supported(edit.op))
+        if checkpoint is not None and checkpoint.stop_requested:
+            outcome = EditOutcome(edit_id=edit.id, status="skipped", error=INTERRUPTED_REASON)
+        else:
+            outcome = route_edit(edit, autonomy_mode, registry.is_supported(edit.op))
         if outcome is None:
-            outcome = _validate_and_apply(registry.get(edit.op), edit, ctx)
+            outcome = _validate_and_apply(registry.get(edit.op), edit, ctx, checkpoint)
         outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(edit, outcome)
     return outcomes
 
 
-def _validate_and_apply(applier: EditApplier, edit: Edit, ctx: ApplyContext) -> EditOutcome:
+def _validate_and_apply(
+    applier: EditApplier,
+    edit: Edit,
+    ctx: ApplyContext,
+    checkpoint: EditCheckpoint | None = None,
+) -> EditOutcome:
     """Steps 5–7."""
     validation = applier.validate(edit, ctx)
     if not validation.ok:
         return EditOutcome(edit_id=edit.id, status="rejected_by_gate", error=validation.reason)
+    if checkpoint is not None:
+        checkpoint.edit_started(edit, ctx)
     try:
         apply_with_restore(applier, edit, ctx)
-    except Exception as exc:
+    except BaseException as exc:
+        if checkpoint is not None:
+            checkpoint.edit_not_applied(edit, ctx)
+        if not isinstance(exc, Exception) or isinstance(exc, CheckpointError):
+            raise
         logger.warning("edit %s failed: %s", edit.id, exc)
         return EditOutcome(edit_id=edit.id, status="rejected_by_gate", error=str(exc))
+    if checkpoint is not None:
+        checkpoint.edit_applied(edit, ctx)
     return EditOutcome(edit_id=edit.id, status="applied", applied_at=utc_now())

@@ -14,9 +14,10 @@ import difflib
 import json
 import tomllib
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from specdistill.context import ApplyContext
 from specdistill.errors import ApplyError, InvalidEdit, NotReversible, UnsafePath
@@ -73,6 +74,23 @@ class ApplyResult:
 
     def unified_diff(self, home: Path) -> str:
         return "".join(c.unified_diff(c.path.relative_to(home).as_posix()) for c in self.changes)
+
+
+class EditJournal(Protocol):
+    """Records an edit's intent before any of its files change (crash safety).
+
+    Set on ``ctx.journal`` by a checkpointed run (see :mod:`specdistill.checkpoint`)
+    for the duration of one edit; None otherwise, and then appliers behave as
+    without it. ``record_intent`` must be durable when it returns.
+    """
+
+    def record_intent(
+        self, edit: Edit, changes: Sequence[FileChange], pre_images: Sequence[FileSnapshot]
+    ) -> None: ...
+
+    def file_written(self, edit: Edit, change: FileChange) -> None: ...
+
+    def record_snapshot(self, edit: Edit, snapshots: Sequence[FileSnapshot]) -> None: ...
 
 
 class EditApplier(ABC):
@@ -148,9 +166,14 @@ class FileEditApplier(EditApplier):
             if snapshot.data != change.before:
                 raise ApplyError(f"{change.path.name} changed while the edit was being applied")
         result = ApplyResult(edit.id, edit.op, tuple(changes), pre_images)
+        journal = ctx.journal
+        if journal is not None:
+            journal.record_intent(edit, changes, pre_images)  # durable before any write
         try:
             for change in changes:
                 write_change(change)
+                if journal is not None:
+                    journal.file_written(edit, change)
         except BaseException as exc:
             restore_all(pre_images)
             if isinstance(exc, Exception):

@@ -1,0 +1,108 @@
+"""The public API: ``specdistill.__all__`` is sorted, is exactly what issue 2 lists plus
+the current extras, and every name in it imports."""
+
+from __future__ import annotations
+
+import importlib
+
+import specdistill
+
+#: What issue 2 ("Public API importable from specdistill itself") requires.
+ISSUE_NAMES = {
+    # models
+    "Edit",
+    "EditOp",
+    "EditPillar",
+    "EditRiskTier",
+    "AutonomyMode",
+    "EditOutcome",
+    "LearningPlan",
+    "FailureCluster",
+    "BenchmarkSnapshot",
+    "LearningSession",
+    "SessionStatus",
+    "TriggerKind",
+    # execution
+    "ApplyContext",
+    "EditApplier",
+    "EditApplierRegistry",
+    "ValidationResult",
+    "ApplyResult",
+    "execute_edits",
+    "default_registry",
+}
+
+#: What __init__ exports beyond the issue's list: errors, helpers and the version.
+#: Adding a public name is a deliberate act: add it here too.
+EXTRA_NAMES = {
+    "ApplyError",
+    "CheckpointError",
+    "ConfigError",
+    "EndpointError",
+    "FileChange",
+    "FileEditApplier",
+    "InvalidEdit",
+    "InvalidInput",
+    "InvalidPlan",
+    "NotReversible",
+    "RuntimeFailure",
+    "SpecHome",
+    "SpecdistillError",
+    "UnsafePath",
+    "__version__",
+    "init_home",
+    "load_plan",
+    "parse_plan",
+    "plan_json_schema",
+    # git checkpoints (the checkpoint issue)
+    "CheckpointRun",
+    "CheckpointStore",
+    "DirtyTree",
+    "LockHeld",
+    "RollbackReport",
+    "checkpointed_run",
+    "recover_home",
+    "rollback_session",
+}
+
+
+def test_all_is_sorted_and_unique() -> None:
+    assert specdistill.__all__ == sorted(specdistill.__all__)
+    assert len(set(specdistill.__all__)) == len(specdistill.__all__)
+
+
+def test_all_is_exactly_the_public_names() -> None:
+    assert set(specdistill.__all__) == ISSUE_NAMES | EXTRA_NAMES
+
+
+def test_every_public_name_imports() -> None:
+    module = importlib.import_module("specdistill")
+    for name in specdistill.__all__:
+        assert getattr(module, name, None) is not None, name
+    namespace: dict[str, object] = {}
+    exec("from specdistill import *", namespace)
+    assert set(namespace) >= ISSUE_NAMES
+
+
+def test_public_names_are_the_real_objects() -> None:
+    from specdistill.appliers.registry import default_registry
+    from specdistill.context import ApplyContext
+    from specdistill.execute import execute_edits
+    from specdistill.models import Edit
+
+    assert specdistill.execute_edits is execute_edits
+    assert specdistill.default_registry is default_registry
+    assert specdistill.ApplyContext is ApplyContext
+    assert specdistill.Edit is Edit
+
+
+def test_errors_share_one_root() -> None:
+    for name in specdistill.__all__:
+        obj = getattr(specdistill, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, specdistill.SpecdistillError), name
+    assert issubclass(specdistill.InvalidEdit, ValueError)
+
+
+def test_version_is_a_string() -> None:
+    assert isinstance(specdistill.__version__, str) and specdistill.__version__
