@@ -7,7 +7,6 @@ refuses a dirty spec, and commits each applied edit (see :mod:`specdistill.check
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +15,8 @@ from specdistill.appliers.registry import EditApplierRegistry
 from specdistill.checkpoint.run import Notify, checkpointed_run, new_session_id
 from specdistill.context import ApplyContext
 from specdistill.errors import InvalidInput
-from specdistill.execute import EditCheckpoint, execute_edits
-from specdistill.home import CONFIG_FILE, SPEC_PATHS, SpecHome
+from specdistill.execute import EditCheckpoint, EditGate, execute_edits
+from specdistill.home import CONFIG_FILE, SpecHome, copy_spec
 from specdistill.models import AutonomyMode, Edit, EditOutcome, LearningPlan
 from specdistill.tiers import assign_tiers
 
@@ -53,17 +52,6 @@ def require_spec_home(home: SpecHome) -> None:
         )
 
 
-def copy_spec(home: SpecHome, destination: Path) -> SpecHome:
-    """Copy the user's spec files (not learning/) to ``destination``, links kept as links."""
-    for name in SPEC_PATHS:
-        source = home.root / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, symlinks=True)
-        elif source.exists() or source.is_symlink():
-            shutil.copy2(source, destination / name, follow_symlinks=False)
-    return SpecHome(destination)
-
-
 def apply_plan(
     plan: LearningPlan,
     home: str | Path,
@@ -75,6 +63,7 @@ def apply_plan(
     checkpoint: bool = False,
     allow_dirty: bool = False,
     notify: Notify | None = None,
+    gate: EditGate | None = None,
 ) -> ApplyReport:
     """Execute ``plan`` on ``home``; with ``dry_run``, on a throwaway copy (nothing written).
 
@@ -82,6 +71,7 @@ def apply_plan(
     crash recovery; the session id is ``session_id``, else the plan's, else a new
     one. ``allow_dirty`` first commits uncommitted spec changes instead of
     refusing them. ``notify`` receives the one-line notice of a deferred Ctrl-C.
+    ``gate``: keep each applied edit only if the benchmark gate accepts it.
     """
     spec_home = SpecHome(home)
     require_spec_home(spec_home)
@@ -90,17 +80,21 @@ def apply_plan(
         with checkpointed_run(
             spec_home, command="apply", session_id=sid, allow_dirty=allow_dirty, notify=notify
         ) as run:
-            report = _run(plan, spec_home.root, mode, sid, registry, spec_home.root, False, run)
+            report = _run(
+                plan, spec_home.root, mode, sid, registry, spec_home.root, False, run, gate
+            )
             report.session_id = sid
             report.commits = dict(run.commits)
             report.notes = run.notes
             report.interrupted_by = run.signals.received
             return report
     if not dry_run:
-        return _run(plan, spec_home.root, mode, session_id, registry, spec_home.root, False)
+        return _run(
+            plan, spec_home.root, mode, session_id, registry, spec_home.root, False, None, gate
+        )
     with tempfile.TemporaryDirectory(prefix="specdistill-dry-run-") as scratch:
         copy = copy_spec(spec_home, Path(scratch))
-        return _run(plan, copy.root, mode, session_id, registry, spec_home.root, True)
+        return _run(plan, copy.root, mode, session_id, registry, spec_home.root, True, None, gate)
 
 
 def _run(
@@ -112,6 +106,7 @@ def _run(
     reported_home: Path,
     dry_run: bool,
     checkpoint: EditCheckpoint | None = None,
+    gate: EditGate | None = None,
 ) -> ApplyReport:
     ctx = ApplyContext(home=work_root, session_id=session_id or plan.session_id)
     edits = assign_tiers(plan.edits, ctx.tier_overrides())  # report the tiers we route by
@@ -129,5 +124,6 @@ def _run(
         registry=registry,
         on_outcome=collect_diff,
         checkpoint=checkpoint,
+        gate=gate,
     )
     return ApplyReport(reported_home, dry_run, edits, outcomes, diffs)

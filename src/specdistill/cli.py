@@ -8,17 +8,20 @@ adds the traceback.
 
 from __future__ import annotations
 
+import contextlib
+import enum
 import functools
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from specdistill.apply import ApplyReport, apply_plan, require_spec_home
@@ -33,6 +36,10 @@ from specdistill.execute import INTERRUPTED_REASON
 from specdistill.home import SpecHome, default_home, init_home
 from specdistill.models import AutonomyMode
 from specdistill.plan import load_plan, plan_json_schema
+
+if TYPE_CHECKING:
+    from specdistill.evaluation.runner import TaskResult
+    from specdistill.gate.driver import BenchmarkGate
 
 app = typer.Typer(
     name="specdistill",
@@ -132,20 +139,25 @@ def render_apply_report(report: ApplyReport) -> None:
     table.add_column("op", overflow="fold")
     table.add_column("tier", no_wrap=True)
     table.add_column("status", no_wrap=True)
+    gated = any(o.gate_report for o in report.outcomes)
+    if gated:
+        table.add_column("Δ target", no_wrap=True, justify="right")
     table.add_column("reason", overflow="fold", min_width=24)
     for edit, outcome in zip(report.edits, report.outcomes, strict=True):
         status = outcome.status
         if report.dry_run and status == "applied":
             status = "would apply"
         style = STATUS_STYLE.get(outcome.status, "")
-        table.add_row(
-            edit.id,
-            edit.op.value,
-            edit.risk_tier.value,
-            f"[{style}]{status}[/]",
-            outcome.error or "",
-        )
+        delta = outcome.benchmark_delta
+        cells = [escape(edit.id), edit.op.value, edit.risk_tier.value, f"[{style}]{status}[/]"]
+        if gated:
+            cells.append("" if delta is None else f"{delta:+.3f}")
+        table.add_row(*cells, escape(outcome.error or ""))
     out.print(table)
+    for edit, outcome in zip(report.edits, report.outcomes, strict=True):
+        if outcome.gate_report:
+            out.print(f"[bold]gate on {escape(edit.id)}[/]")
+            out.print(outcome.gate_report, markup=False, highlight=False, soft_wrap=True)
     for edit_id, diff in report.diffs.items():
         if not diff:
             out.print(f"[bold]{edit_id}[/]: no change (already as proposed)")
@@ -169,6 +181,60 @@ def print_diff(diff: str) -> None:
         out.print(line, style=style, markup=False, soft_wrap=True)
 
 
+class GateMode(enum.StrEnum):
+    off = "off"
+    sequential = "sequential"
+    mean = "mean"
+
+
+GateOption = Annotated[
+    GateMode,
+    typer.Option(
+        "--gate",
+        help="sequential (a sound sequential test), mean (the reference rule) or off.",
+    ),
+]
+BenchmarkOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--benchmark",
+        help="The benchmark JSONL (default: [specdistill.benchmark] path, else "
+        "<home>/benchmark.jsonl).",
+    ),
+]
+
+
+@contextlib.contextmanager
+def gate_session(
+    home: Path, mode: GateMode, benchmark: Path | None
+) -> Iterator[BenchmarkGate | None]:
+    """A gate built from the home's config, with a progress bar on stderr; None if off."""
+    if mode is GateMode.off:
+        yield None
+        return
+    from specdistill.gate.settings import gate_from_config
+
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} runs"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bars:
+        bar = bars.add_task("gating", total=None)
+
+        def progress(runs: int, budget: int, result: TaskResult) -> None:
+            bars.update(bar, completed=runs, total=budget, description=f"gating ({result.cluster})")
+
+        edit_gate = gate_from_config(home, mode=mode.value, benchmark=benchmark, progress=progress)
+        try:
+            yield edit_gate
+        finally:
+            if edit_gate.cache is not None:
+                edit_gate.cache.close()
+
+
 @app.command("apply")
 @handle_errors
 def apply_command(
@@ -188,18 +254,26 @@ def apply_command(
             help="Write without git commits, lock or crash journal (not recommended).",
         ),
     ] = False,
+    gate: GateOption = GateMode.off,
+    benchmark: BenchmarkOption = None,
 ) -> None:
-    """Apply a plan's edits to the spec home, one git commit per applied edit."""
+    """Apply a plan's edits to the spec home, one git commit per applied edit.
+
+    With --gate, each applied edit is kept only if the benchmark shows it helps.
+    """
     plan = load_plan(plan_file)
-    report = apply_plan(
-        plan,
-        home or default_home(),
-        mode=mode,
-        dry_run=dry_run,
-        checkpoint=not no_checkpoint,
-        allow_dirty=allow_dirty,
-        notify=_notify,
-    )
+    root = home or default_home()
+    with gate_session(root, gate, benchmark) as edit_gate:
+        report = apply_plan(
+            plan,
+            root,
+            mode=mode,
+            dry_run=dry_run,
+            checkpoint=not no_checkpoint,
+            allow_dirty=allow_dirty,
+            notify=_notify,
+            gate=edit_gate,
+        )
     _print_notes(report.notes)
     render_apply_report(report)
     if report.commits:

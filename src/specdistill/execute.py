@@ -17,24 +17,35 @@ home's overrides before routing, whatever the teacher claimed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from specdistill.appliers.base import EditApplier, FileEditApplier, restore_all
 from specdistill.appliers.registry import EditApplierRegistry, default_registry
 from specdistill.context import ApplyContext
 from specdistill.errors import CheckpointError, InvalidInput
 from specdistill.fsio import FileSnapshot, capture
-from specdistill.home import SPEC_PATHS
+from specdistill.home import SPEC_PATHS, SpecHome, copy_spec
 from specdistill.models import AutonomyMode, Edit, EditOutcome, EditRiskTier, utc_now
 from specdistill.tiers import assign_tiers
+
+if TYPE_CHECKING:
+    from specdistill.gate.driver import GateVerdict
 
 logger = logging.getLogger(__name__)
 
 MANUAL_TIER_REASON = "manual tier, requires explicit approval"
 INTERRUPTED_REASON = "not attempted: the run was interrupted (Ctrl-C) before this edit"
+
+
+class EditGate(Protocol):
+    """What the loop asks of a gate (``specdistill.gate.driver.BenchmarkGate``)."""
+
+    def evaluate(self, edit: Edit, *, baseline: SpecHome, candidate: SpecHome) -> GateVerdict: ...
 
 
 class EditCheckpoint(Protocol):
@@ -88,19 +99,21 @@ def snapshot_spec_files(ctx: ApplyContext) -> list[FileSnapshot]:
     return snapshots
 
 
-def apply_with_restore(applier: EditApplier, edit: Edit, ctx: ApplyContext) -> None:
-    """Apply; if it raises, the spec's files are as they were before the call."""
+def apply_with_restore(applier: EditApplier, edit: Edit, ctx: ApplyContext) -> Callable[[], None]:
+    """Apply; if it raises, the spec's files are as they were before the call.
+
+    Returns the way to undo the applied edit exactly (used when the gate rejects it).
+    """
     if isinstance(applier, FileEditApplier):
         applier.apply(edit, ctx)  # restores its own pre-images on failure
-        return
+        return functools.partial(applier.rollback, edit, ctx)
     # A plug-in applier: we cannot know what it touches, so keep the whole spec.
     before = snapshot_spec_files(ctx)
     dirs_before = _spec_dirs(ctx)
     if ctx.journal is not None:
         ctx.journal.record_snapshot(edit, before)
-    try:
-        applier.apply(edit, ctx)
-    except BaseException:
+
+    def undo() -> None:
         for snapshot in snapshot_spec_files(ctx):
             if snapshot.path not in {b.path for b in before}:
                 snapshot.path.unlink(missing_ok=True)
@@ -109,7 +122,13 @@ def apply_with_restore(applier: EditApplier, edit: Edit, ctx: ApplyContext) -> N
         for directory in sorted(_spec_dirs(ctx) - dirs_before, reverse=True):
             with contextlib.suppress(OSError):
                 directory.rmdir()  # children sort after parents; only empty ones go
+
+    try:
+        applier.apply(edit, ctx)
+    except BaseException:
+        undo()
         raise
+    return undo
 
 
 def _spec_dirs(ctx: ApplyContext) -> set[Path]:
@@ -126,6 +145,7 @@ def execute_edits(
     registry: EditApplierRegistry | None = None,
     on_outcome: Callable[[Edit, EditOutcome], None] | None = None,
     checkpoint: EditCheckpoint | None = None,
+    gate: EditGate | None = None,
 ) -> list[EditOutcome]:
     """Route, validate and apply ``edits`` in order; one outcome per edit, in order.
 
@@ -134,7 +154,11 @@ def execute_edits(
     crash-safety journal) and can stop the loop between edits after a Ctrl-C;
     edits not attempted then are ``skipped`` with :data:`INTERRUPTED_REASON`.
     A CheckpointError stops the loop (the edit in flight is undone first).
-    Without a gate, an applied edit stays applied (the seed's behaviour).
+    ``gate`` (optional) runs the benchmark on each applied edit against the spec
+    as it stood before it: kept (``applied``, with its deltas) only if the gate
+    accepts, otherwise undone to the exact previous bytes (``rejected_by_gate``,
+    with the deltas and the reason). Without a gate, an applied edit stays
+    applied (the seed's behaviour).
 
     >>> outcomes = execute_edits(edits=plan.edits, ctx=ApplyContext(home="."),
     ...                          autonomy_mode=AutonomyMode.TIERED)  # doctest: +SKIP
@@ -155,7 +179,7 @@ def execute_edits(
         else:
             outcome = route_edit(edit, autonomy_mode, registry.is_supported(edit.op))
         if outcome is None:
-            outcome = _validate_and_apply(registry.get(edit.op), edit, ctx, checkpoint)
+            outcome = _validate_and_apply(registry.get(edit.op), edit, ctx, checkpoint, gate)
         outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(edit, outcome)
@@ -167,22 +191,57 @@ def _validate_and_apply(
     edit: Edit,
     ctx: ApplyContext,
     checkpoint: EditCheckpoint | None = None,
+    gate: EditGate | None = None,
 ) -> EditOutcome:
-    """Steps 5–7."""
+    """Steps 5–7, and the gate between apply and record."""
     validation = applier.validate(edit, ctx)
     if not validation.ok:
         return EditOutcome(edit_id=edit.id, status="rejected_by_gate", error=validation.reason)
-    if checkpoint is not None:
-        checkpoint.edit_started(edit, ctx)
-    try:
-        apply_with_restore(applier, edit, ctx)
-    except BaseException as exc:
+    with contextlib.ExitStack() as scratch:
+        baseline = None
+        if gate is not None:
+            # The baseline is the spec as it stands now (the last accepted state).
+            directory = scratch.enter_context(tempfile.TemporaryDirectory(prefix="sd-base-"))
+            baseline = copy_spec(ctx.spec_home, Path(directory))
         if checkpoint is not None:
-            checkpoint.edit_not_applied(edit, ctx)
-        if not isinstance(exc, Exception) or isinstance(exc, CheckpointError):
-            raise
-        logger.warning("edit %s failed: %s", edit.id, exc)
-        return EditOutcome(edit_id=edit.id, status="rejected_by_gate", error=str(exc))
+            checkpoint.edit_started(edit, ctx)
+        try:
+            undo = apply_with_restore(applier, edit, ctx)
+        except BaseException as exc:
+            if checkpoint is not None:
+                checkpoint.edit_not_applied(edit, ctx)
+            if not isinstance(exc, Exception) or isinstance(exc, CheckpointError):
+                raise
+            logger.warning("edit %s failed: %s", edit.id, exc)
+            return EditOutcome(edit_id=edit.id, status="rejected_by_gate", error=str(exc))
+        verdict = None
+        if gate is not None and baseline is not None:
+            try:
+                verdict = gate.evaluate(edit, baseline=baseline, candidate=ctx.spec_home)
+            except BaseException:
+                undo()  # no verdict, no edit
+                if checkpoint is not None:
+                    checkpoint.edit_not_applied(edit, ctx)
+                raise
+            if not verdict.accepted:
+                undo()
+                if checkpoint is not None:
+                    checkpoint.edit_not_applied(edit, ctx)
+                return EditOutcome(
+                    edit_id=edit.id,
+                    status="rejected_by_gate",
+                    benchmark_delta=verdict.benchmark_delta,
+                    cluster_deltas=verdict.cluster_deltas,
+                    error=verdict.reason,
+                    gate_report=verdict.report,
+                )
     if checkpoint is not None:
         checkpoint.edit_applied(edit, ctx)
-    return EditOutcome(edit_id=edit.id, status="applied", applied_at=utc_now())
+    return EditOutcome(
+        edit_id=edit.id,
+        status="applied",
+        applied_at=utc_now(),
+        benchmark_delta=verdict.benchmark_delta if verdict else None,
+        cluster_deltas=verdict.cluster_deltas if verdict else {},
+        gate_report=verdict.report if verdict else None,
+    )

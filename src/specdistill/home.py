@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 from specdistill.errors import UnsafePath
@@ -191,6 +192,17 @@ def init_home(root: str | os.PathLike[str], *, overwrite: bool = False) -> list[
         written.append(path)
     home.learning_dir.mkdir(exist_ok=True)
     return written
+
+
+def copy_spec(home: SpecHome, destination: Path) -> SpecHome:
+    """Copy the user's spec files (not learning/) to ``destination``, links kept as links."""
+    for name in SPEC_PATHS:
+        source = home.root / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, symlinks=True)
+        elif source.exists() or source.is_symlink():
+            shutil.copy2(source, destination / name, follow_symlinks=False)
+    return SpecHome(destination)
 
 
 def default_home() -> Path:

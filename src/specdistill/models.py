@@ -121,6 +121,8 @@ class EditOutcome(_Model):
     cluster_deltas: dict[str, float] = Field(default_factory=dict)
     error: str | None = None
     applied_at: datetime | None = None
+    #: The gate's readable report for this edit (specdistill's addition; None ungated).
+    gate_report: str | None = None
 
 
 class FailureCluster(_Model):

@@ -52,7 +52,7 @@ from specdistill.home import SpecHome
 DEFAULT_BENCHMARK = "benchmark.jsonl"
 
 
-def _section(home: SpecHome, name: str) -> dict[str, Any]:
+def config_section(home: SpecHome, name: str) -> dict[str, Any]:
     try:
         with home.config_path.open("rb") as handle:
             config = tomllib.load(handle)
@@ -104,7 +104,7 @@ def student_from_config(
     """The student ``[specdistill.student]`` describes (``kind`` overrides the file's)."""
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
     env = os.environ if environ is None else environ
-    section = _section(spec_home, "student")
+    section = config_section(spec_home, "student")
     kind = kind or section.get("kind", "openai")
     timeout = _number(section, "timeout", 120.0, "student")
     scope = section.get("fingerprint_scope", "view")
@@ -142,7 +142,7 @@ def judge_from_config(
     """The judge ``[specdistill.judge]`` describes, or None when no base_url is set."""
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
     env = os.environ if environ is None else environ
-    section = _section(spec_home, "judge")
+    section = config_section(spec_home, "judge")
     base_url = env.get("SPECDISTILL_JUDGE_BASE_URL") or section.get("base_url")
     if not base_url:
         return None
@@ -163,7 +163,7 @@ class RunnerSettings:
 def runner_settings(home: str | os.PathLike[str] | SpecHome) -> RunnerSettings:
     """``[specdistill.runner]`` concurrency and max_attempts."""
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
-    section = _section(spec_home, "runner")
+    section = config_section(spec_home, "runner")
     values = {}
     for key in ("concurrency", "max_attempts"):
         value = section.get(key, 8 if key == "concurrency" else 3)
@@ -178,7 +178,7 @@ def runner_settings(home: str | os.PathLike[str] | SpecHome) -> RunnerSettings:
 def benchmark_path(home: str | os.PathLike[str] | SpecHome) -> Path:
     """``[specdistill.benchmark] path`` (relative to the home), else ``<home>/benchmark.jsonl``."""
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
-    path = _section(spec_home, "benchmark").get("path", DEFAULT_BENCHMARK)
+    path = config_section(spec_home, "benchmark").get("path", DEFAULT_BENCHMARK)
     if not isinstance(path, str) or not path:
         raise EvaluationConfigError("[specdistill.benchmark] path must be a file path")
     return spec_home.root / Path(path).expanduser()

@@ -1,0 +1,84 @@
+"""Build a BenchmarkGate from a spec home's config: ``[specdistill.gate]`` plus the
+student, judge, runner and benchmark settings of :mod:`specdistill.evaluation.settings`.
+
+``config.toml`` (every key optional; defaults are :class:`~specdistill.gate.GateConfig`'s)::
+
+    [specdistill.gate]
+    mode = "sequential"   # or "mean" (the reference rule, for comparison)
+    alpha = 0.05          # bound on the false-accept rate
+    eps = 0.10            # how much another cluster may lose
+    mde = 0.10            # the smallest gain worth detecting (sizes the bets)
+    n_max = 300           # most task pairs per edit (2 runs each, fewer when cached)
+    max_error_rate = 0.2  # past this share of errored tasks the gate abstains
+    seed = "specdistill"  # task order: sha256(seed, edit id, task id)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+from specdistill.evaluation.benchmark import load_benchmark
+from specdistill.evaluation.cache import ResultCache
+from specdistill.evaluation.errors import EvaluationConfigError
+from specdistill.evaluation.settings import (
+    benchmark_path,
+    config_section,
+    judge_from_config,
+    runner_settings,
+    student_from_config,
+)
+from specdistill.gate.config import GateConfig
+from specdistill.gate.driver import BenchmarkGate, GateProgress
+from specdistill.home import SpecHome
+
+GATE_KEYS = {f.name for f in dataclasses.fields(GateConfig)}
+
+
+def gate_config_from(home: SpecHome, mode: str | None = None) -> GateConfig:
+    """``[specdistill.gate]`` as a GateConfig; ``mode`` (from the command line) wins."""
+    section: dict[str, Any] = dict(config_section(home, "gate"))
+    section.pop("seed", None)
+    unknown = sorted(set(section) - GATE_KEYS)
+    if unknown:
+        raise EvaluationConfigError(
+            f"[specdistill.gate]: unknown key {unknown[0]!r} "
+            f"(known: {', '.join(sorted(GATE_KEYS))})"
+        )
+    if mode is not None:
+        section["mode"] = mode
+    try:
+        return GateConfig(**section)
+    except (TypeError, ValueError) as exc:
+        raise EvaluationConfigError(f"[specdistill.gate]: {exc}") from None
+
+
+def gate_from_config(
+    home: str | os.PathLike[str] | SpecHome,
+    *,
+    mode: str | None = None,
+    benchmark: str | os.PathLike[str] | None = None,
+    progress: GateProgress | None = None,
+    use_cache: bool = True,
+) -> BenchmarkGate:
+    """The gate a home's config describes (the caller closes ``gate.cache`` when done)."""
+    spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
+    config = gate_config_from(spec_home, mode)
+    seed = config_section(spec_home, "gate").get("seed", "specdistill")
+    if not isinstance(seed, str):
+        raise EvaluationConfigError("[specdistill.gate] seed must be a string")
+    settings = runner_settings(spec_home)
+    bench = load_benchmark(Path(benchmark) if benchmark else benchmark_path(spec_home))
+    return BenchmarkGate(
+        bench,
+        student_from_config(spec_home),
+        config=config,
+        cache=ResultCache.for_home(spec_home) if use_cache else None,
+        concurrency=settings.concurrency,
+        judge=judge_from_config(spec_home),
+        retry=settings.retry,
+        progress=progress,
+        seed=seed,
+    )
