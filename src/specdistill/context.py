@@ -13,7 +13,7 @@ from specdistill.models import EditOp, EditRiskTier
 from specdistill.tiers import parse_tier_overrides
 
 if TYPE_CHECKING:
-    from specdistill.appliers.base import ApplyResult, EditJournal
+    from specdistill.appliers.base import ApplyResult, EditJournal, FileChange
 
 
 class ApplyContext:
@@ -40,6 +40,7 @@ class ApplyContext:
         self.spec_home = SpecHome(root if root is not None else default_home())
         self.session_id = session_id
         self._applied: dict[str, ApplyResult] = {}
+        self._plans: dict[str, list[FileChange]] = {}
         #: Set by a checkpointed run while one edit is applied: appliers record the
         #: edit's intent (pre-images) in it before writing. None: no journal.
         self.journal: EditJournal | None = None
@@ -54,6 +55,13 @@ class ApplyContext:
 
     def __repr__(self) -> str:
         return f"ApplyContext(home={str(self.home)!r}, session_id={self.session_id!r})"
+
+    # -- validated plans, kept for apply ------------------------------------------
+    def remember_plan(self, edit_id: str, changes: list[FileChange]) -> None:
+        self._plans[edit_id] = changes
+
+    def take_plan(self, edit_id: str) -> list[FileChange] | None:
+        return self._plans.pop(edit_id, None)
 
     # -- pre-images of applied edits -------------------------------------------
     def record_applied(self, result: ApplyResult) -> None:

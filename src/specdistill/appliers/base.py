@@ -132,6 +132,10 @@ class FileEditApplier(EditApplier):
 
         Raises InvalidEdit (or UnsafePath) when the edit cannot be applied.
         """
+        return [c for c in self._plan(edit, ctx) if c.before != c.after]
+
+    def _plan(self, edit: Edit, ctx: ApplyContext) -> list[FileChange]:
+        """Every file the edit would write, no-op writes included."""
         if self.refusal is not None:
             raise InvalidEdit(self.refusal, edit_id=edit.id, field="op")
         if edit.op != self.op:
@@ -147,24 +151,39 @@ class FileEditApplier(EditApplier):
             raise InvalidEdit(exc.message, edit_id=edit.id, field="payload") from None
         for change in changes:
             _check_output_parses(edit, change)
-        return [c for c in changes if c.before != c.after]
+        return changes
 
     def validate(self, edit: Edit, ctx: ApplyContext) -> ValidationResult:
         try:
-            self.preview(edit, ctx)
+            planned = self._plan(edit, ctx)
         except InvalidEdit as exc:
             return ValidationResult.failure(exc.message, exc.field)
+        # Kept for apply(): planning parses the files, which is most of an edit's cost.
+        ctx.remember_plan(edit.id, planned)
         return ValidationResult.success()
 
     def apply(self, edit: Edit, ctx: ApplyContext) -> ApplyResult:
-        try:
-            changes = self.preview(edit, ctx)
-        except InvalidEdit as exc:
-            raise ApplyError(exc.message, edit_id=edit.id) from None
-        pre_images = tuple(capture(change.path) for change in changes)
-        for change, snapshot in zip(changes, pre_images, strict=True):
-            if snapshot.data != change.before:
-                raise ApplyError(f"{change.path.name} changed while the edit was being applied")
+        planned = ctx.take_plan(edit.id)
+        pre_images = tuple(capture(c.path) for c in planned or ())
+        if planned is None or any(
+            snapshot.data != change.before
+            for change, snapshot in zip(planned, pre_images, strict=True)
+        ):
+            # Not validated in this context, or the files moved since: plan afresh.
+            try:
+                planned = self._plan(edit, ctx)
+            except InvalidEdit as exc:
+                raise ApplyError(exc.message, edit_id=edit.id) from None
+            pre_images = tuple(capture(c.path) for c in planned)
+            for change, snapshot in zip(planned, pre_images, strict=True):
+                if snapshot.data != change.before:
+                    raise ApplyError(
+                        f"{change.path.name} changed while the edit was being applied",
+                        edit_id=edit.id,
+                    )
+        kept = [(c, p) for c, p in zip(planned, pre_images, strict=True) if c.before != c.after]
+        changes = [c for c, _ in kept]
+        pre_images = tuple(p for _, p in kept)
         result = ApplyResult(edit.id, edit.op, tuple(changes), pre_images)
         journal = ctx.journal
         if journal is not None:
