@@ -35,8 +35,9 @@ def digest_responder(body: dict[str, Any]) -> str:
 class ChatServer:
     """A loopback chat-completions server; use as a context manager."""
 
-    def __init__(self, responder: Responder = digest_responder) -> None:
+    def __init__(self, responder: Responder = digest_responder, *, delay: float = 0.0) -> None:
         self.responder = responder
+        self.delay = delay  # seconds added to every request, like a slow model
         self.faults: list[str] = []
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
@@ -56,6 +57,9 @@ class ChatServer:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     server.handle(self)
 
+        # A listen backlog of 5 (the default) drops bursts of new connections, which
+        # then retry after a second: a real server would not.
+        ThreadingHTTPServer.request_queue_size = 128
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(
@@ -91,6 +95,8 @@ class ChatServer:
             fault = self.faults.pop(0) if self.faults else "ok"
         if request.path != "/v1/chat/completions":
             return self.reply(request, 404, b'{"error": "not found"}')
+        if self.delay:
+            self.stopping.wait(self.delay)
         if fault.startswith("sleep:"):
             self.stopping.wait(float(fault.split(":")[1]))
             fault = "ok"

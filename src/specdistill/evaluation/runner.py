@@ -146,9 +146,19 @@ class Runner:
         return views
 
     async def run(
-        self, home: str | Path | SpecHome, tasks: Sequence[Task], *, repeats: int = 1
+        self,
+        home: str | Path | SpecHome,
+        tasks: Sequence[Task],
+        *,
+        repeats: int = 1,
+        keep_open: bool = False,
     ) -> list[TaskResult]:
-        """Run every task ``repeats`` times on the spec at ``home``; results in task order."""
+        """Run every task ``repeats`` times on the spec at ``home``; results in task order.
+
+        The student's (and judge's) connections are closed at the end unless
+        ``keep_open``: a caller running many small batches (the gate) keeps them
+        and calls :meth:`aclose` once, instead of reconnecting every batch.
+        """
         if repeats < 1:
             raise ValueError(f"repeats={repeats!r}: must be >= 1")
         spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
@@ -184,10 +194,15 @@ class Runner:
         except BaseExceptionGroup as failure:
             raise failure.exceptions[0] from None
         finally:
-            await self.student.aclose()
-            if self.judge is not None:
-                await self.judge.aclose()
+            if not keep_open:
+                await self.aclose()
         return [future.result() for future in futures]
+
+    async def aclose(self) -> None:
+        """Close the student's and the judge's connections (a later run reopens them)."""
+        await self.student.aclose()
+        if self.judge is not None:
+            await self.judge.aclose()
 
     async def _job(
         self, task: Task, repeat: int, view: StudentSpec, fingerprint: str

@@ -110,6 +110,12 @@ class BenchmarkGate:
     async def aevaluate(
         self, edit: Edit, *, baseline: SpecHome, candidate: SpecHome
     ) -> GateVerdict:
+        try:
+            return await self._evaluate(edit, baseline, candidate)
+        finally:
+            await self.runner.aclose()
+
+    async def _evaluate(self, edit: Edit, baseline: SpecHome, candidate: SpecHome) -> GateVerdict:
         self._runs = 0
         target = edit.expected_improvement
         clusters = self.benchmark.clusters
@@ -162,10 +168,10 @@ class BenchmarkGate:
     async def _pairs(
         self, chosen: Sequence[Task], baseline: SpecHome, candidate: SpecHome
     ) -> list[Pair]:
-        # Baseline first, then candidate: the runner closes the student after each run,
-        # so the two must not overlap. The baseline is usually all cache hits.
-        before = await self.runner.run(baseline, chosen)
-        after = await self.runner.run(candidate, chosen)
+        # Baseline first, then candidate (the baseline is usually all cache hits).
+        # Connections stay open across batches; aevaluate closes them once.
+        before = await self.runner.run(baseline, chosen, keep_open=True)
+        after = await self.runner.run(candidate, chosen, keep_open=True)
         pairs = []
         for base, cand in zip(before, after, strict=True):
             error = base.score is None or cand.score is None
