@@ -72,6 +72,11 @@ class InvalidEdit(InvalidInput):
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {reason}" if prefix else reason, hint=hint)
 
+    @property
+    def field_message(self) -> str:
+        """The message without the edit id, for places that already name the edit."""
+        return f"field {self.field!r}: {self.reason}" if self.field else self.reason
+
 
 class InvalidPlan(InvalidInput):
     """A plan file is not JSON, or not a plan."""

@@ -157,7 +157,7 @@ class FileEditApplier(EditApplier):
         try:
             planned = self._plan(edit, ctx)
         except InvalidEdit as exc:
-            return ValidationResult.failure(exc.message, exc.field)
+            return ValidationResult.failure(exc.field_message, exc.field)
         # Kept for apply(): planning parses the files, which is most of an edit's cost.
         ctx.remember_plan(edit.id, planned)
         return ValidationResult.success()
