@@ -169,3 +169,26 @@ def test_cli_apply_with_the_gate_keeps_only_the_helpful_edit(home: Path) -> None
     assert prompt_bytes(home) == b"HELP\n"
     log = CliRunner().invoke(app, ["log", "--home", str(home), "--json"])
     assert '"good"' in log.output and '"harmful"' not in log.output
+
+
+def flaky_student(task: dict, home: str) -> str:
+    """Fails outright on a third of the tasks: errors, neither passes nor fails."""
+    if int(task["id"][-3:]) % 3 == 0:
+        raise RuntimeError("the agent crashed")
+    return prompt_reading_student(task, home)
+
+
+def test_too_many_errors_make_the_gate_abstain_and_the_edit_is_undone(home: Path) -> None:
+    gate = BenchmarkGate(
+        parse_benchmark(benchmark_text()),
+        PythonStudent(flaky_student),
+        config=GateConfig(max_error_rate=0.2),
+        cache=ResultCache.for_home(home),
+        concurrency=4,
+    )
+    before = prompt_bytes(home)
+    [outcome] = run(home, [prompt_edit("good", "HELP\n")], gate)
+    assert outcome.status == "rejected_by_gate"
+    assert (outcome.error or "").startswith("insufficient evidence")
+    assert "errors:" in (outcome.gate_report or "")
+    assert prompt_bytes(home) == before
