@@ -106,7 +106,8 @@ def test_edit_field_names() -> None:
 
 
 def test_edit_outcome_field_names_match_the_seed() -> None:
-    # The seed constructs EditOutcome with exactly these keywords.
+    # The seed constructs EditOutcome with exactly these keywords; specdistill adds
+    # only optional fields after them (the gate's report).
     assert list(EditOutcome.model_fields) == [
         "edit_id",
         "status",
@@ -114,7 +115,9 @@ def test_edit_outcome_field_names_match_the_seed() -> None:
         "cluster_deltas",
         "error",
         "applied_at",
+        "gate_report",
     ]
+    assert not EditOutcome.model_fields["gate_report"].is_required()
     outcome = EditOutcome(
         edit_id="e1",
         status="pending_review",

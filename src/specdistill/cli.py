@@ -29,13 +29,13 @@ from specdistill.checkpoint import (
     CheckpointStore,
     init_checkpoints,
     recover_home,
-    rollback_session,
 )
 from specdistill.errors import InvalidInput, SpecdistillError
 from specdistill.execute import INTERRUPTED_REASON
 from specdistill.home import SpecHome, default_home, init_home
 from specdistill.models import AutonomyMode
 from specdistill.plan import load_plan, plan_json_schema
+from specdistill.sessions.rollback import rollback_learning_session
 
 if TYPE_CHECKING:
     from specdistill.evaluation.runner import TaskResult
@@ -314,7 +314,9 @@ def rollback(
         raise InvalidInput("give either a SESSION_ID or --last", hint="see: specdistill log")
     root = home or default_home()
     require_spec_home(SpecHome(root))
-    report = rollback_session(root, session_id, last=last, allow_dirty=allow_dirty, notify=_notify)
+    report = rollback_learning_session(
+        root, session_id, last=last, allow_dirty=allow_dirty, notify=_notify
+    )
     _print_notes(report.notes)
     out.print(
         f"rolled back session {escape(report.session_id)}: "
@@ -480,3 +482,7 @@ def cache_clear_command(home: HomeOption = None) -> None:
         out.print("removed an unreadable cache file")
     else:
         out.print(f"removed {removed} cached results")
+
+
+# Command groups defined in their own modules register themselves on ``app``.
+from specdistill import cli_sessions as _cli_sessions  # noqa: E402,F401  (review, history, ...)

@@ -190,6 +190,26 @@ class SessionStore:
             rows = db.execute(query, params).fetchall()
         return [SessionSummary(*row) for row in rows]
 
+    def pending_review(self) -> list[tuple[str, str]]:
+        """``(session id, edit id)`` of every edit waiting for review, per the index.
+
+        Oldest session first, each session's edits in plan order. Callers confirm
+        against ``session.json``, which stays the authority.
+        """
+        query = (
+            "SELECT e.session_id, e.edit_id FROM edit_outcomes e "
+            "JOIN sessions s ON s.id = e.session_id WHERE e.status = 'pending_review' "
+            "ORDER BY s.started_at, s.id, e.position"
+        )
+        with self._db() as db:
+            return [(sid, eid) for sid, eid in db.execute(query).fetchall()]
+
+    def find_edit(self, edit_id: str) -> list[tuple[str, str]]:
+        """``(session id, outcome status)`` of every session holding an edit with this id."""
+        query = "SELECT session_id, status FROM edit_outcomes WHERE edit_id = ? ORDER BY session_id"
+        with self._db() as db:
+            return [(sid, status) for sid, status in db.execute(query, (edit_id,)).fetchall()]
+
     def reindex(self) -> tuple[int, list[str]]:
         """Rebuild ``learning.db`` from the session files.
 
