@@ -80,9 +80,10 @@ def handle_errors(command: F) -> F:
         except SpecdistillError as exc:
             if _state["verbose"]:
                 err.print_exception()
-            err.print(f"[bold red]error:[/] {exc.message}", markup=True, soft_wrap=True)
+            # The message may quote user or teacher text ("[specdistill.x]"): never markup.
+            err.print(f"[bold red]error:[/] {escape(exc.message)}", markup=True, soft_wrap=True)
             if exc.hint:
-                err.print(f"[dim]hint: {exc.hint}[/]", soft_wrap=True)
+                err.print(f"[dim]hint: {escape(exc.hint)}[/]", soft_wrap=True)
             raise typer.Exit(2 if isinstance(exc, InvalidInput) else 1) from None
 
     return wrapper  # type: ignore[return-value]
@@ -485,4 +486,6 @@ def cache_clear_command(home: HomeOption = None) -> None:
 
 
 # Command groups defined in their own modules register themselves on ``app``.
+from specdistill import cli_run as _cli_run  # noqa: E402,F401  (run, quickstart)
 from specdistill import cli_sessions as _cli_sessions  # noqa: E402,F401  (review, history, ...)
+from specdistill import cli_teacher as _cli_teacher  # noqa: E402,F401  (benchmark build, traces)

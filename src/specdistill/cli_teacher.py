@@ -1,0 +1,136 @@
+"""``specdistill benchmark build`` and ``specdistill traces check``: the teacher's commands.
+
+A thin layer like :mod:`specdistill.cli`: parse, call one library function
+(:func:`specdistill.teacher.mine.build_benchmark_file`,
+:func:`specdistill.teacher.traces.check_readiness`), render with rich. Imported at the end
+of :mod:`specdistill.cli`, which registers the commands on its app.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from specdistill.cli import HomeOption, app, handle_errors, out
+from specdistill.home import default_home
+
+benchmark_app = typer.Typer(help="Build benchmarks from traces.", no_args_is_help=True)
+traces_app = typer.Typer(
+    help="Inspect traces (JSONL or an OpenJarvis traces.db).", no_args_is_help=True
+)
+app.add_typer(benchmark_app, name="benchmark")
+app.add_typer(traces_app, name="traces")
+
+TracesOption = Annotated[
+    Path,
+    typer.Option("--traces", help="Traces: a JSONL file or an OpenJarvis traces.db (SQLite)."),
+]
+
+
+@benchmark_app.command("build")
+@handle_errors
+def benchmark_build_command(
+    traces: TracesOption,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where to write the JSONL (default: [specdistill.benchmark] path, else "
+            "<home>/benchmark.jsonl).",
+        ),
+    ] = None,
+    home: HomeOption = None,
+    teacher_references: Annotated[
+        bool,
+        typer.Option(
+            "--teacher-references",
+            help="Ask the teacher ([specdistill.teacher]) for short canonical references.",
+        ),
+    ] = False,
+) -> None:
+    """Mine high-feedback traces into a benchmark: deduplicated, clustered by query class."""
+    from specdistill.teacher.mine import build_benchmark_file
+
+    root = (home or default_home()).absolute()
+    report = build_benchmark_file(traces, home=root, out=out_file, teacher=teacher_references)
+    build = report.build
+    out.print(f"wrote {len(build.benchmark)} tasks to {escape(str(report.path))}")
+    out.print(f"version {build.version}")
+    table = Table(title_justify="left")
+    table.add_column("cluster")
+    table.add_column("tasks", justify="right")
+    for cluster, count in sorted(build.cluster_counts().items()):
+        table.add_row(escape(cluster), str(count))
+    out.print(table)
+    out.print(
+        f"{report.readiness.high} high-feedback traces; {build.duplicates} duplicates merged; "
+        f"{len(build.skipped)} skipped"
+    )
+    for dropped in build.skipped[:10]:
+        out.print(f"  skipped {escape(dropped.id)}: {escape(dropped.reason)}", soft_wrap=True)
+    if len(build.skipped) > 10:
+        out.print(f"  … and {len(build.skipped) - 10} more")
+    for note in build.notes:
+        out.print(f"  note: {escape(note)}", soft_wrap=True)
+    if teacher_references:
+        out.print(f"teacher cost: ${report.teacher_cost_usd:.4f}")
+
+
+@traces_app.command("check")
+@handle_errors
+def traces_check_command(
+    traces: TracesOption,
+    home: HomeOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Count traces by query class and say whether there are enough for a benchmark and a
+    diagnosis (thresholds: [specdistill.traces]). Exits 2 when something is missing."""
+    from specdistill.teacher.errors import NotReady
+    from specdistill.teacher.settings import trace_thresholds
+    from specdistill.teacher.traces import check_readiness, load_traces
+
+    root = (home or default_home()).absolute()
+    loaded = load_traces(traces)
+    readiness = check_readiness(loaded, trace_thresholds(root))
+    problems = [*readiness.benchmark_problems, *readiness.diagnosis_problems]
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "total": readiness.total,
+                    "rated": readiness.rated,
+                    "high_feedback": readiness.high,
+                    "failing": readiness.failing,
+                    "by_query_class": {
+                        "(none)" if name is None else name: vars(counts)
+                        for name, counts in readiness.by_query_class.items()
+                    },
+                    "problems": problems,
+                },
+                indent=2,
+            )
+        )
+    else:
+        limits = readiness.thresholds
+        table = Table(
+            title=f"{readiness.total} traces (high: feedback >= {limits.high_feedback:g}; "
+            f"failing: < {limits.low_feedback:g})",
+            title_justify="left",
+        )
+        for column in ("query class", "traces", "rated", "high", "failing"):
+            table.add_column(column, justify="left" if column == "query class" else "right")
+        for name, counts in readiness.by_query_class.items():
+            label = "(none)" if name is None else escape(name)
+            table.add_row(
+                label, str(counts.total), str(counts.rated), str(counts.high), str(counts.failing)
+            )
+        out.print(table)
+        if not problems:
+            out.print("ready: enough traces for a benchmark and a diagnosis")
+    if problems:
+        raise NotReady(problems)

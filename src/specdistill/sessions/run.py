@@ -1,0 +1,400 @@
+"""Run a learning session: the library behind ``specdistill run``.
+
+A session is phases over one spec home, each recorded in ``session.json`` as it
+happens (:mod:`specdistill.sessions.lifecycle` says which status may follow which)::
+
+    start_session      INITIATED      the session's record (and, given one, its frozen plan)
+    (the teacher)      DIAGNOSING     cluster failing traces   } later: the teacher drives
+    (the teacher)      PLANNING       propose typed edits      } these with advance()
+    execute_phase      EXECUTING      baseline snapshot, execute_edits through the gate
+                                      and the checkpoint, after snapshot
+                       AWAITING_REVIEW  if an edit waits for a person, else COMPLETED
+                       FAILED         on any exception (recorded, then re-raised)
+
+:func:`run_session` is the whole thing for a ready plan: it builds the evaluation
+(benchmark, student, result cache and gate) from the home's config *before* touching
+anything, so a bad config or benchmark changes nothing; then, under the home's lock
+(:func:`~specdistill.checkpoint.checkpointed_run`), it starts the session and runs
+:func:`execute_phase`. A teacher slots its phases in between::
+
+    evaluation = SessionEvaluation.from_config(SpecHome(home))   # fails early on bad config
+    with checkpointed_run(home, command="learn", session_id=sid) as run:
+        session = start_session(store, None, mode=mode, session_id=sid)
+        session = advance(store, session, SessionStatus.DIAGNOSING)
+        ...
+        session = advance(store, session, SessionStatus.PLANNING)
+        plan = ...
+        session = execute_phase(store, session, plan, run=run, evaluation=evaluation)
+
+The baseline snapshot and the gate share one result cache, so the gate's baseline runs
+are the snapshot's, paid for once; the after snapshot mostly reuses the gate's
+candidate runs. Ctrl-C (or SIGTERM) is deferred by the checkpoint run: the edit in
+flight is finished (or undone), the rest are ``skipped``, the after snapshot is not
+taken, and the session records ``interrupted by SIGINT`` in ``error``
+(:func:`interrupted_by` reads it back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from specdistill.apply import require_spec_home
+from specdistill.checkpoint.run import CheckpointRun, Notify, checkpointed_run, new_session_id
+from specdistill.context import ApplyContext
+from specdistill.errors import InvalidInput, SpecdistillError
+from specdistill.evaluation.runner import TaskResult, score_spec
+from specdistill.evaluation.summary import to_snapshot
+from specdistill.execute import INTERRUPTED_REASON, execute_edits
+from specdistill.fsio import atomic_write_bytes
+from specdistill.gate.driver import BenchmarkGate, GateVerdict
+from specdistill.home import SpecHome
+from specdistill.models import (
+    AutonomyMode,
+    BenchmarkSnapshot,
+    Edit,
+    EditOutcome,
+    LearningPlan,
+    LearningSession,
+    SessionStatus,
+    TriggerKind,
+)
+from specdistill.sessions.lifecycle import can_transition, transition
+from specdistill.sessions.store import PLAN_FILE, SessionStore
+
+logger = logging.getLogger(__name__)
+
+GateMode = Literal["sequential", "mean", "off"]
+GATE_MODES: tuple[str, ...] = ("sequential", "mean", "off")
+
+#: Called as (what is running, runs done, runs expected): "baseline", "gating <edit id>"
+#: (expected = the gate's budget; it usually stops well before), "after".
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class SessionEvaluation:
+    """The benchmark, student and result cache of a session, and whether edits are gated.
+
+    Build with :meth:`from_config`; :meth:`close` the cache when done.
+    """
+
+    benchmark_gate: BenchmarkGate  # always built: its runner, benchmark and cache serve snapshots
+    gated: bool
+    benchmark_path: Path | None = None
+
+    @classmethod
+    def from_config(
+        cls,
+        home: SpecHome,
+        gate_mode: str = "sequential",
+        benchmark: str | os.PathLike[str] | None = None,
+    ) -> SessionEvaluation:
+        """Read ``[specdistill.student|gate|runner|benchmark]`` and load the benchmark."""
+        from specdistill.evaluation.settings import benchmark_path
+        from specdistill.gate.settings import gate_from_config
+
+        if gate_mode not in GATE_MODES:
+            raise InvalidInput(
+                f"gate mode {gate_mode!r} is unknown (use one of: {', '.join(GATE_MODES)})"
+            )
+        # With the gate off the config still describes the student and benchmark that the
+        # snapshots use; mode "sequential" only fills the unused gate settings.
+        mode = "sequential" if gate_mode == "off" else gate_mode
+        gate = gate_from_config(home, mode=mode, benchmark=benchmark)
+        path = Path(benchmark) if benchmark else benchmark_path(home)
+        return cls(gate, gated=gate_mode != "off", benchmark_path=path.absolute())
+
+    def snapshot(
+        self, home: SpecHome, label: str, progress: Progress | None = None
+    ) -> BenchmarkSnapshot:
+        """Score the spec at ``home`` on the whole benchmark (cached runs are free)."""
+        runner, bench = self.benchmark_gate.runner, self.benchmark_gate.benchmark
+
+        def report(done: int, total: int, result: TaskResult) -> None:
+            if progress is not None:
+                progress(label, done, total)
+
+        started = time.perf_counter()
+        results = asyncio.run(
+            score_spec(
+                home,
+                bench,
+                runner.student,
+                concurrency=self.benchmark_gate.concurrency,
+                cache=self.benchmark_gate.cache,
+                judge=runner.judge,
+                registry=runner.registry,
+                retry=runner.retry,
+                progress=report,
+            )
+        )
+        return to_snapshot(bench, results, elapsed_seconds=time.perf_counter() - started)
+
+    def gate(self, progress: Progress | None = None) -> _LabelledGate | None:
+        """The edit gate for execute_edits, reporting progress per edit; None when off."""
+        return _LabelledGate(self.benchmark_gate, progress) if self.gated else None
+
+    def close(self) -> None:
+        if self.benchmark_gate.cache is not None:
+            self.benchmark_gate.cache.close()
+
+
+class _LabelledGate:
+    """The benchmark gate, with its progress labelled by the edit it is gating."""
+
+    def __init__(self, gate: BenchmarkGate, progress: Progress | None) -> None:
+        self._gate = gate
+        self._progress = progress
+
+    def evaluate(self, edit: Edit, *, baseline: SpecHome, candidate: SpecHome) -> GateVerdict:
+        if self._progress is not None:
+            report, label = self._progress, f"gating {edit.id}"
+            self._gate.progress = lambda runs, budget, result: report(label, runs, budget)
+        return self._gate.evaluate(edit, baseline=baseline, candidate=candidate)
+
+
+def run_session(
+    home: str | os.PathLike[str] | SpecHome,
+    plan: LearningPlan,
+    *,
+    mode: AutonomyMode | str = AutonomyMode.TIERED,
+    gate_mode: GateMode | str = "sequential",
+    benchmark: str | os.PathLike[str] | None = None,
+    allow_dirty: bool = False,
+    trigger: TriggerKind = TriggerKind.ON_DEMAND,
+    session_id: str | None = None,
+    progress: Progress | None = None,
+    notify: Notify | None = None,
+) -> LearningSession:
+    """Run ``plan`` on ``home`` as a new session, gated on the benchmark; return the session.
+
+    Each applied edit is a git commit carrying the session id (so ``specdistill rollback
+    ID`` undoes the session); ``session.json``, the frozen ``plan.json`` and the reports
+    are under ``learning/sessions/<id>/``. ``session_id`` defaults to a new one (a plan's
+    own ``session_id`` is kept in ``trigger_metadata``). ``notify`` receives one-line
+    notices (what setting up the checkpoint did, a deferred Ctrl-C, a report that could
+    not be written). Raises before anything is written if the home, config or benchmark
+    is unusable; an error after the session started marks it FAILED and is re-raised.
+
+    >>> session = run_session(home, load_plan("plan.json"), mode="tiered")  # doctest: +SKIP
+    >>> session.status, [o.status for o in session.edit_outcomes]           # doctest: +SKIP
+    """
+    spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
+    require_spec_home(spec_home)
+    mode = AutonomyMode(mode)
+    store = SessionStore(spec_home)
+    sid = session_id or new_session_id()
+    if store.session_dir(sid).exists():
+        raise InvalidInput(f"session {sid} already exists in {spec_home.root}")
+    evaluation = SessionEvaluation.from_config(spec_home, str(gate_mode), benchmark)
+    metadata: dict[str, Any] = {"command": "run", "gate": str(gate_mode)}
+    metadata["benchmark"] = str(evaluation.benchmark_path)
+    if plan.session_id and plan.session_id != sid:
+        metadata["plan_session_id"] = plan.session_id
+    try:
+        with checkpointed_run(
+            spec_home, command="run", session_id=sid, allow_dirty=allow_dirty, notify=notify
+        ) as run:
+            for note in run.notes:
+                _tell(notify, note)
+            session = start_session(
+                store, plan, mode=mode, trigger=trigger, trigger_metadata=metadata, session_id=sid
+            )
+            return execute_phase(
+                store, session, plan, run=run, evaluation=evaluation, progress=progress,
+                notify=notify,
+            )  # fmt: skip
+    finally:
+        evaluation.close()
+
+
+def start_session(
+    store: SessionStore,
+    plan: LearningPlan | None,
+    *,
+    mode: AutonomyMode | str = AutonomyMode.TIERED,
+    trigger: TriggerKind = TriggerKind.ON_DEMAND,
+    trigger_metadata: dict[str, Any] | None = None,
+    session_id: str | None = None,
+) -> LearningSession:
+    """Record a new INITIATED session; with a ``plan``, freeze it too (else execute_phase will)."""
+    session = LearningSession(
+        id=session_id or new_session_id(),
+        trigger=trigger,
+        trigger_metadata=trigger_metadata or {},
+        autonomy_mode=AutonomyMode(mode),
+    )
+    if plan is None:
+        if store.session_dir(session.id).exists():
+            raise InvalidInput(f"session {session.id} already exists")
+        store.save(session)
+        return session
+    directory = store.create(session, _for_session(plan, session.id))
+    return session.model_copy(update={"plan_path": directory / PLAN_FILE})
+
+
+def advance(
+    store: SessionStore,
+    session: LearningSession,
+    status: SessionStatus,
+    *,
+    error: str | None = None,
+) -> LearningSession:
+    """Move ``session`` to ``status`` (IllegalTransition if not allowed) and save it."""
+    session = transition(session, status, error=error)
+    store.save(session)
+    return session
+
+
+def execute_phase(
+    store: SessionStore,
+    session: LearningSession,
+    plan: LearningPlan,
+    *,
+    run: CheckpointRun,
+    evaluation: SessionEvaluation,
+    progress: Progress | None = None,
+    notify: Notify | None = None,
+) -> LearningSession:
+    """Snapshot, execute ``plan`` through the gate and ``run``'s checkpoint, snapshot, record.
+
+    ``session`` must be INITIATED or PLANNING, and ``run`` hold the lock of ``store``'s
+    home. ``session.json`` is saved at each step (after every edit too), so ``show``
+    sees a session in progress; the reports are written at the end, even on failure.
+    """
+    home = store.home
+    plan = _for_session(plan, session.id)
+    session = transition(session, SessionStatus.EXECUTING)  # refused before anything changes
+    try:
+        session = _freeze_plan(store, session, plan)
+        session = _save(store, session, git_checkpoint_pre=run.head)
+        before = evaluation.snapshot(home, "baseline", progress)
+        session = _save(store, session, benchmark_before=before)
+        outcomes: list[EditOutcome] = []
+
+        def record(edit: Edit, outcome: EditOutcome) -> None:
+            nonlocal session
+            outcomes.append(outcome)
+            session = _save(store, session, edit_outcomes=list(outcomes))
+
+        execute_edits(
+            edits=plan.edits,
+            ctx=ApplyContext(home=home.root, session_id=session.id),
+            autonomy_mode=session.autonomy_mode,
+            on_outcome=record,
+            checkpoint=run,
+            gate=evaluation.gate(progress),
+        )
+        update: dict[str, Any] = {"git_checkpoint_post": run.store.head()}
+        if run.signals.received is None:
+            update["benchmark_after"] = evaluation.snapshot(home, "after", progress)
+        else:
+            not_attempted = sum(o.error == INTERRUPTED_REASON for o in outcomes)
+            update["error"] = (
+                f"interrupted by {signal.Signals(run.signals.received).name}: stopped after "
+                f"the edit in flight; {not_attempted} edit(s) not attempted"
+            )
+        session = session.model_copy(update=update)
+        pending = any(o.status == "pending_review" for o in outcomes)
+        final = SessionStatus.AWAITING_REVIEW if pending else SessionStatus.COMPLETED
+        session = transition(session, final)
+        store.save(session)
+    except BaseException as exc:
+        _record_failure(store, session, plan, run, exc, notify)
+        raise
+    _write_reports(store, session, plan, notify)
+    return session
+
+
+def interrupted_by(session: LearningSession) -> int | None:
+    """The signal that stopped ``session`` early (SIGINT, SIGTERM), or None."""
+    prefix = "interrupted by "
+    if not session.error or not session.error.startswith(prefix):
+        return None
+    name = session.error[len(prefix) :].split(":", 1)[0]
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        return None
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _for_session(plan: LearningPlan, session_id: str) -> LearningPlan:
+    """The plan as this session runs it: the same edits, carrying the session's id."""
+    return plan.model_copy(update={"session_id": session_id})
+
+
+def _freeze_plan(
+    store: SessionStore, session: LearningSession, plan: LearningPlan
+) -> LearningSession:
+    """Write ``plan.json`` read-only unless start_session already did."""
+    path = store.session_dir(session.id) / PLAN_FILE
+    if not path.exists():
+        data = plan.model_dump_json(indent=2).encode() + b"\n"
+        atomic_write_bytes(path, data, mode=0o444)
+    return session.model_copy(update={"plan_path": path})
+
+
+def _save(store: SessionStore, session: LearningSession, **update: Any) -> LearningSession:
+    session = session.model_copy(update=update)
+    store.save(session)
+    return session
+
+
+def _record_failure(
+    store: SessionStore,
+    session: LearningSession,
+    plan: LearningPlan,
+    run: CheckpointRun,
+    exc: BaseException,
+    notify: Notify | None,
+) -> None:
+    """Mark the session FAILED with the error, best effort: the caller re-raises ``exc``,
+    which must not be masked by a second failure while recording it."""
+    if not can_transition(session.status, SessionStatus.FAILED):
+        return  # it already ended (only saving it failed); nothing truthful to add
+    try:
+        failed = transition(session, SessionStatus.FAILED, error=_describe(exc))
+        failed = failed.model_copy(update={"git_checkpoint_post": run.store.head()})
+        store.save(failed)
+    except Exception as second:
+        logger.warning("session %s: could not record the failure: %s", session.id, second)
+        return
+    _write_reports(store, failed, plan, notify)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SpecdistillError):
+        return exc.message
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (KeyboardInterrupt)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _tell(notify: Notify | None, message: str) -> None:
+    if notify is not None:
+        notify(message)
+
+
+def _write_reports(
+    store: SessionStore, session: LearningSession, plan: LearningPlan, notify: Notify | None
+) -> None:
+    """Write report.md and report.html. They are views of session.json (which is already
+    saved), so a failure here is reported, not raised: the session itself stands."""
+    from specdistill.sessions.report import write_reports
+
+    try:
+        write_reports(store, session, plan)
+    except Exception as exc:  # a report bug must not turn a recorded session into an error
+        logger.warning("session %s: reports not written: %s", session.id, exc, exc_info=True)
+        _tell(notify, f"warning: the reports of session {session.id} were not written ({exc})")
