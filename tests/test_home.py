@@ -242,3 +242,10 @@ def test_apply_context_uses_the_default_home(home: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setenv("SPECDISTILL_HOME", os.fspath(home))
     assert ApplyContext().home == home
+
+
+def test_a_home_given_with_a_tilde_is_the_users_home() -> None:
+    from specdistill import ApplyContext
+
+    assert SpecHome("~/spec").root == Path.home() / "spec"
+    assert ApplyContext(openjarvis_home="~/.openjarvis").home == Path.home() / ".openjarvis"

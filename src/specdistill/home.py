@@ -83,7 +83,7 @@ class SpecHome:
     """A spec home directory. Resolves the files edits may touch, and nothing else."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = Path(root).absolute()
+        self.root = Path(root).expanduser().absolute()
 
     def __repr__(self) -> str:
         return f"SpecHome({str(self.root)!r})"
