@@ -8,6 +8,7 @@ Two roots: misuse (bad input from a teacher or a caller) and runtime failures
     ├── InvalidInput (ValueError)           misuse: the input is wrong, fix the input
     │   ├── InvalidEdit                     an edit or its payload is malformed
     │   ├── InvalidPlan                     a plan file is not JSON / not a plan
+    │   ├── BadLines                        a benchmark / traces file has bad lines
     │   ├── UnsafePath                      a name or path would leave the spec home
     │   └── ConfigError                     config.toml / tier overrides are wrong
     └── RuntimeFailure                      a valid operation failed
@@ -80,6 +81,21 @@ class InvalidEdit(InvalidInput):
 
 class InvalidPlan(InvalidInput):
     """A plan file is not JSON, or not a plan."""
+
+
+class BadLines(InvalidInput):
+    """A line-oriented file (benchmark, traces) has bad lines: one problem per line.
+
+    ``problems`` holds every problem; the message shows the first 20.
+    """
+
+    def __init__(self, problems: list[str], *, path: Path | None = None, hint: str) -> None:
+        self.problems = tuple(problems)
+        self.path = path
+        shown = list(problems[:20])
+        if len(problems) > 20:
+            shown.append(f"… and {len(problems) - 20} more bad lines")
+        super().__init__("\n".join(shown), hint=hint)
 
 
 class UnsafePath(InvalidInput):

@@ -8,6 +8,7 @@ cannot make us write a gigabyte.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import (
@@ -38,24 +39,16 @@ MAX_EXEMPLARS = 200
 MAX_ARRAY_ITEMS = 256
 
 
-def _name(kind: str):
-    def check(value: str) -> str:
+def checked(check: Callable[[str, str], str], kind: str) -> AfterValidator:
+    """A pydantic validator running one of home.py's name checks (UnsafePath → ValueError)."""
+
+    def run(value: str) -> str:
         try:
-            return check_name(value, kind)
+            return check(value, kind)
         except UnsafePath as exc:
             raise ValueError(exc.message) from None
 
-    return AfterValidator(check)
-
-
-def _text_key(kind: str, max_length: int = 200):
-    def check(value: str) -> str:
-        try:
-            return check_text_key(value, kind, max_length=max_length)
-        except UnsafePath as exc:
-            raise ValueError(exc.message) from None
-
-    return AfterValidator(check)
+    return AfterValidator(run)
 
 
 def _finite(value: float) -> float:
@@ -75,10 +68,10 @@ def _float_not_int(value: Any) -> Any:
 # The pattern is also published in the JSON Schema, so a teacher following the
 # schema sends names we accept; the validator gives the clearer error message.
 _NAME_SCHEMA = WithJsonSchema({"type": "string", "pattern": f"^{NAME_PATTERN.pattern}$"})
-AgentName = Annotated[StrictStr, _name("agent name"), _NAME_SCHEMA]
-ToolName = Annotated[StrictStr, _name("tool name"), _NAME_SCHEMA]
-ModelName = Annotated[StrictStr, _text_key("model name")]
-QueryClass = Annotated[StrictStr, _text_key("query class")]
+AgentName = Annotated[StrictStr, checked(check_name, "agent name"), _NAME_SCHEMA]
+ToolName = Annotated[StrictStr, checked(check_name, "tool name"), _NAME_SCHEMA]
+ModelName = Annotated[StrictStr, checked(check_text_key, "model name")]
+QueryClass = Annotated[StrictStr, checked(check_text_key, "query class")]
 #: A TOML bare key: what a param may be called.
 ParamName = Annotated[StrictStr, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")]
 ShortText = Annotated[StrictStr, Field(max_length=MAX_SHORT_TEXT_CHARS)]

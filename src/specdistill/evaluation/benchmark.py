@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -53,30 +52,19 @@ from pydantic import (
     ValidationError,
 )
 
-from specdistill.errors import UnsafePath
 from specdistill.evaluation.errors import BenchmarkError
 from specdistill.evaluation.hashing import sha256_hex
 from specdistill.home import check_name, check_text_key
-from specdistill.payloads import describe_validation_error
+from specdistill.payloads import checked, describe_validation_error
 
 #: A line longer than this is refused before it is parsed.
 MAX_LINE_BYTES = 4 * 1024 * 1024
 
 
-def _checked(check: Any, kind: str) -> AfterValidator:
-    def run(value: str) -> str:
-        try:
-            return check(value, kind)
-        except UnsafePath as exc:
-            raise ValueError(exc.message) from None
-
-    return AfterValidator(run)
-
-
-TaskId = Annotated[StrictStr, _checked(check_text_key, "task id")]
-ClusterName = Annotated[StrictStr, _checked(check_text_key, "cluster")]
-QueryClassName = Annotated[StrictStr, _checked(check_text_key, "query class")]
-AgentName = Annotated[StrictStr, _checked(check_name, "agent name")]
+TaskId = Annotated[StrictStr, checked(check_text_key, "task id")]
+ClusterName = Annotated[StrictStr, checked(check_text_key, "cluster")]
+QueryClassName = Annotated[StrictStr, checked(check_text_key, "query class")]
+AgentName = Annotated[StrictStr, checked(check_name, "agent name")]
 
 
 class Task(BaseModel):

@@ -24,20 +24,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from specdistill.errors import ConfigError, EndpointError, InvalidInput, RuntimeFailure
+from specdistill.errors import BadLines, ConfigError, EndpointError, RuntimeFailure
 
 
-class BenchmarkError(InvalidInput):
+class BenchmarkError(BadLines):
     """A benchmark file is malformed. ``problems`` holds one line per bad line."""
 
     def __init__(self, problems: list[str], *, path: Path | None = None) -> None:
-        self.problems = tuple(problems)
-        self.path = path
-        shown = list(problems[:20])
-        if len(problems) > 20:
-            shown.append(f"… and {len(problems) - 20} more bad lines")
         super().__init__(
-            "\n".join(shown), hint="fix the lines named above; see README ## Benchmarks"
+            problems, path=path, hint="fix the lines named above; see README ## Benchmarks"
         )
 
 

@@ -22,19 +22,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from specdistill.errors import ConfigError, EndpointError, InvalidInput, RuntimeFailure
+from specdistill.errors import BadLines, ConfigError, EndpointError, InvalidInput, RuntimeFailure
 
 
-class TraceError(InvalidInput):
+class TraceError(BadLines):
     """A traces file is malformed or unreadable. ``problems`` holds one line per bad line."""
 
     def __init__(self, problems: list[str], *, path: Path | None = None) -> None:
-        self.problems = tuple(problems)
-        self.path = path
-        shown = list(problems[:20])
-        if len(problems) > 20:
-            shown.append(f"… and {len(problems) - 20} more bad lines")
-        super().__init__("\n".join(shown), hint="see README ## The teacher for the trace format")
+        super().__init__(problems, path=path, hint="see README ## The teacher for the trace format")
 
 
 class NotReady(InvalidInput):
