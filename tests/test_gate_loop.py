@@ -192,3 +192,47 @@ def test_too_many_errors_make_the_gate_abstain_and_the_edit_is_undone(home: Path
     assert (outcome.error or "").startswith("insufficient evidence")
     assert "errors:" in (outcome.gate_report or "")
     assert prompt_bytes(home) == before
+
+
+def interrupting_student(task: dict, home: str) -> str:
+    """Presses Ctrl-C (a real SIGINT to this process) on its first task."""
+    import os
+    import signal
+
+    if not CALLS:
+        os.kill(os.getpid(), signal.SIGINT)
+    return prompt_reading_student(task, home)
+
+
+def test_ctrl_c_while_gating_undoes_the_edit_and_stops_the_run(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from checkpoint_helpers import isolate_git
+    from specdistill.checkpoint import checkpointed_run, init_checkpoints
+    from specdistill.execute import GATE_STOPPED, INTERRUPTED_REASON
+
+    isolate_git(monkeypatch, home.parent)
+    init_checkpoints(home)
+    gate = BenchmarkGate(
+        parse_benchmark(benchmark_text()),
+        PythonStudent(interrupting_student),
+        cache=ResultCache.for_home(home),
+        concurrency=4,
+    )
+    before = prompt_bytes(home)
+    with checkpointed_run(home, command="test", session_id="s", notify=None) as run_:
+        ctx = ApplyContext(home=home, session_id="s")
+        outcomes = execute_edits(
+            edits=[prompt_edit("first", "HELP\n"), prompt_edit("second", "HELP!\n")],
+            ctx=ctx,
+            autonomy_mode=AutonomyMode.AUTO,
+            checkpoint=run_,
+            gate=gate,
+        )
+        assert run_.signals.received is not None
+    assert [(o.status, o.error) for o in outcomes] == [
+        ("skipped", GATE_STOPPED),
+        ("skipped", INTERRUPTED_REASON),
+    ]
+    assert prompt_bytes(home) == before
+    assert len(CALLS) <= 8  # stopped after the batch in flight, not after the whole gate

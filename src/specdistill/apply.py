@@ -77,6 +77,14 @@ def apply_plan(
     require_spec_home(spec_home)
     if not dry_run and checkpoint:
         sid = session_id or plan.session_id or new_session_id()
+        if not session_id and (spec_home.learning_dir / "sessions" / sid).is_dir():
+            # The plan's id is the teacher's to choose: it must not fold these commits
+            # into a recorded session (whose rollback would then revert them too).
+            raise InvalidInput(
+                f"the plan's session_id {sid!r} is a recorded session of this home",
+                hint="remove session_id from the plan (a new one is made), or run it with "
+                "'specdistill run --plan'",
+            )
         with checkpointed_run(
             spec_home, command="apply", session_id=sid, allow_dirty=allow_dirty, notify=notify
         ) as run:

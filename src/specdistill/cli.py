@@ -85,6 +85,12 @@ def handle_errors(command: F) -> F:
             if exc.hint:
                 err.print(f"[dim]hint: {escape(exc.hint)}[/]", soft_wrap=True)
             raise typer.Exit(2 if isinstance(exc, InvalidInput) else 1) from None
+        except OSError as exc:  # disk full, permissions, a path that cannot exist
+            if _state["verbose"]:
+                err.print_exception()
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)
+            err.print("[dim]hint: check the path and its permissions; --verbose shows more[/]")
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -161,9 +167,9 @@ def render_apply_report(report: ApplyReport) -> None:
             out.print(outcome.gate_report, markup=False, highlight=False, soft_wrap=True)
     for edit_id, diff in report.diffs.items():
         if not diff:
-            out.print(f"[bold]{edit_id}[/]: no change (already as proposed)")
+            out.print(f"[bold]{escape(edit_id)}[/]: no change (already as proposed)")
             continue
-        out.print(f"[bold]{edit_id}[/]")
+        out.print(f"[bold]{escape(edit_id)}[/]")
         print_diff(diff)
 
 

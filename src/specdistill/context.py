@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from specdistill.errors import ConfigError
 from specdistill.home import SpecHome, default_home
-from specdistill.models import EditOp, EditRiskTier
+from specdistill.models import Edit, EditOp, EditRiskTier
 from specdistill.tiers import parse_tier_overrides
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class ApplyContext:
         self.spec_home = SpecHome(root if root is not None else default_home())
         self.session_id = session_id
         self._applied: dict[str, ApplyResult] = {}
-        self._plans: dict[str, list[FileChange]] = {}
+        self._plans: dict[str, tuple[Edit, list[FileChange]]] = {}
         #: Set by a checkpointed run while one edit is applied: appliers record the
         #: edit's intent (pre-images) in it before writing. None: no journal.
         self.journal: EditJournal | None = None
@@ -57,11 +57,13 @@ class ApplyContext:
         return f"ApplyContext(home={str(self.home)!r}, session_id={self.session_id!r})"
 
     # -- validated plans, kept for apply ------------------------------------------
-    def remember_plan(self, edit_id: str, changes: list[FileChange]) -> None:
-        self._plans[edit_id] = changes
+    def remember_plan(self, edit: Edit, changes: list[FileChange]) -> None:
+        self._plans[edit.id] = (edit, changes)
 
-    def take_plan(self, edit_id: str) -> list[FileChange] | None:
-        return self._plans.pop(edit_id, None)
+    def take_plan(self, edit: Edit) -> list[FileChange] | None:
+        """The changes validated for exactly this edit (same id *and* content), once."""
+        kept = self._plans.pop(edit.id, None)
+        return kept[1] if kept is not None and kept[0] == edit else None
 
     # -- pre-images of applied edits -------------------------------------------
     def record_applied(self, result: ApplyResult) -> None:

@@ -17,6 +17,7 @@ Two roots: misuse (bad input from a teacher or a caller) and runtime failures
         ├── CheckpointError                 git / journal / lock trouble
         │   ├── DirtyTree                   tracked files carry uncommitted edits
         │   └── LockHeld                    another writer holds the home
+        ├── GateInterrupted                 Ctrl-C while gating (the edit is undone)
         └── EndpointError                   an HTTP endpoint failed
 
 Errors carry their context (edit id, field, path) as attributes, so callers can
@@ -161,6 +162,10 @@ class LockHeld(CheckpointError):
             hint=f"wait for it to finish; if that process is gone the lock ({path}) "
             "is taken over automatically",
         )
+
+
+class GateInterrupted(RuntimeFailure):
+    """A stop was requested (Ctrl-C) while the gate was running; the edit is undone."""
 
 
 class EndpointError(RuntimeFailure):

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 from specdistill.appliers.base import EditApplier, FileEditApplier, restore_all
 from specdistill.appliers.registry import EditApplierRegistry, default_registry
 from specdistill.context import ApplyContext
-from specdistill.errors import CheckpointError, InvalidInput
+from specdistill.errors import CheckpointError, GateInterrupted, InvalidInput
 from specdistill.fsio import FileSnapshot, capture
 from specdistill.home import SPEC_PATHS, SpecHome, copy_spec
 from specdistill.models import AutonomyMode, Edit, EditOutcome, EditRiskTier, utc_now
@@ -40,12 +40,20 @@ logger = logging.getLogger(__name__)
 
 MANUAL_TIER_REASON = "manual tier, requires explicit approval"
 INTERRUPTED_REASON = "not attempted: the run was interrupted (Ctrl-C) before this edit"
+GATE_STOPPED = "interrupted (Ctrl-C) while gating: the edit was undone"
 
 
 class EditGate(Protocol):
     """What the loop asks of a gate (``specdistill.gate.driver.BenchmarkGate``)."""
 
-    def evaluate(self, edit: Edit, *, baseline: SpecHome, candidate: SpecHome) -> GateVerdict: ...
+    def evaluate(
+        self,
+        edit: Edit,
+        *,
+        baseline: SpecHome,
+        candidate: SpecHome,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> GateVerdict: ...
 
 
 class EditCheckpoint(Protocol):
@@ -216,12 +224,17 @@ def _validate_and_apply(
             return EditOutcome(edit_id=edit.id, status="rejected_by_gate", error=str(exc))
         verdict = None
         if gate is not None and baseline is not None:
+            stop = (lambda: checkpoint.stop_requested) if checkpoint is not None else None
             try:
-                verdict = gate.evaluate(edit, baseline=baseline, candidate=ctx.spec_home)
-            except BaseException:
+                verdict = gate.evaluate(
+                    edit, baseline=baseline, candidate=ctx.spec_home, should_stop=stop
+                )
+            except BaseException as exc:
                 undo()  # no verdict, no edit
                 if checkpoint is not None:
                     checkpoint.edit_not_applied(edit, ctx)
+                if isinstance(exc, GateInterrupted):
+                    return EditOutcome(edit_id=edit.id, status="skipped", error=GATE_STOPPED)
                 raise
             if not verdict.accepted:
                 undo()

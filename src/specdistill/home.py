@@ -195,13 +195,17 @@ def init_home(root: str | os.PathLike[str], *, overwrite: bool = False) -> list[
 
 
 def copy_spec(home: SpecHome, destination: Path) -> SpecHome:
-    """Copy the user's spec files (not learning/) to ``destination``, links kept as links."""
+    """Copy the user's spec files (not learning/) to ``destination``.
+
+    Links are followed, so the copy holds what the home's files read as: a link inside
+    the home (already checked to stay inside it) would point outside the copy.
+    """
     for name in SPEC_PATHS:
         source = home.root / name
         if source.is_dir():
-            shutil.copytree(source, destination / name, symlinks=True)
-        elif source.exists() or source.is_symlink():
-            shutil.copy2(source, destination / name, follow_symlinks=False)
+            shutil.copytree(source, destination / name, ignore_dangling_symlinks=True)
+        elif source.exists():
+            shutil.copy2(source, destination / name)
     return SpecHome(destination)
 
 

@@ -154,16 +154,17 @@ class FileEditApplier(EditApplier):
         return changes
 
     def validate(self, edit: Edit, ctx: ApplyContext) -> ValidationResult:
+        ctx.take_plan(edit)  # drop any earlier plan for this edit
         try:
             planned = self._plan(edit, ctx)
         except InvalidEdit as exc:
             return ValidationResult.failure(exc.field_message, exc.field)
         # Kept for apply(): planning parses the files, which is most of an edit's cost.
-        ctx.remember_plan(edit.id, planned)
+        ctx.remember_plan(edit, planned)
         return ValidationResult.success()
 
     def apply(self, edit: Edit, ctx: ApplyContext) -> ApplyResult:
-        planned = ctx.take_plan(edit.id)
+        planned = ctx.take_plan(edit)
         pre_images = tuple(capture(c.path) for c in planned or ())
         if planned is None or any(
             snapshot.data != change.before

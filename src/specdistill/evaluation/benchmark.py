@@ -208,7 +208,12 @@ def load_benchmark(path: str | os.PathLike[str], *, registry: Any = None) -> Ben
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise BenchmarkError([f"{path}: no such benchmark file"], path=path) from None
+        missing = BenchmarkError([f"{path}: no such benchmark file"], path=path)
+        missing.hint = (
+            "pass --benchmark FILE, or set [specdistill.benchmark] path in config.toml "
+            "(default: <home>/benchmark.jsonl)"
+        )
+        raise missing from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BenchmarkError([f"{path}: cannot read ({exc})"], path=path) from None
     try:

@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from specdistill.errors import GateInterrupted
 from specdistill.evaluation.benchmark import Benchmark, Task
 from specdistill.evaluation.cache import ResultCache
 from specdistill.evaluation.judge import Judge
@@ -94,6 +95,7 @@ class BenchmarkGate:
         self.seed = seed
         self.progress = progress
         self._runs = 0
+        self._should_stop: Callable[[], bool] | None = None
         self.runner = Runner(
             student,
             judge=judge,
@@ -103,13 +105,32 @@ class BenchmarkGate:
             retry=retry,
         )
 
-    def evaluate(self, edit: Edit, *, baseline: SpecHome, candidate: SpecHome) -> GateVerdict:
-        """Decide whether ``candidate`` (the spec with ``edit``) beats ``baseline``."""
-        return asyncio.run(self.aevaluate(edit, baseline=baseline, candidate=candidate))
+    def evaluate(
+        self,
+        edit: Edit,
+        *,
+        baseline: SpecHome,
+        candidate: SpecHome,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> GateVerdict:
+        """Decide whether ``candidate`` (the spec with ``edit``) beats ``baseline``.
+
+        ``should_stop`` is asked between batches; when it says so (a Ctrl-C), the gate
+        raises GateInterrupted instead of running on for minutes.
+        """
+        return asyncio.run(
+            self.aevaluate(edit, baseline=baseline, candidate=candidate, should_stop=should_stop)
+        )
 
     async def aevaluate(
-        self, edit: Edit, *, baseline: SpecHome, candidate: SpecHome
+        self,
+        edit: Edit,
+        *,
+        baseline: SpecHome,
+        candidate: SpecHome,
+        should_stop: Callable[[], bool] | None = None,
     ) -> GateVerdict:
+        self._should_stop = should_stop
         try:
             return await self._evaluate(edit, baseline, candidate)
         finally:
@@ -138,6 +159,10 @@ class BenchmarkGate:
         return GateVerdict.from_decision(
             await self._sequential(order, tasks, target, baseline, candidate)
         )
+
+    def _check_stop(self) -> None:
+        if self._should_stop is not None and self._should_stop():
+            raise GateInterrupted("stopped while gating (Ctrl-C); the edit was undone")
 
     async def _sequential(
         self,
@@ -170,7 +195,9 @@ class BenchmarkGate:
     ) -> list[Pair]:
         # Baseline first, then candidate (the baseline is usually all cache hits).
         # Connections stay open across batches; aevaluate closes them once.
+        self._check_stop()
         before = await self.runner.run(baseline, chosen, keep_open=True)
+        self._check_stop()
         after = await self.runner.run(candidate, chosen, keep_open=True)
         pairs = []
         for base, cand in zip(before, after, strict=True):

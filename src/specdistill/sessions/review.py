@@ -35,7 +35,7 @@ from specdistill.checkpoint.run import Notify, checkpointed_run
 from specdistill.checkpoint.store import CheckpointStore
 from specdistill.context import ApplyContext
 from specdistill.errors import CheckpointError, InvalidInput, SpecdistillError
-from specdistill.execute import INTERRUPTED_REASON, EditGate, execute_edits
+from specdistill.execute import GATE_STOPPED, INTERRUPTED_REASON, EditGate, execute_edits
 from specdistill.home import SpecHome
 from specdistill.models import (
     AutonomyMode,
@@ -312,6 +312,7 @@ def approve(
     """
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
     store = _store(spec_home)
+    store.check_index()  # a broken index must stop us before the commit, not after
     if gate is None and gate_mode not in GATE_MODES:
         raise InvalidInput(
             f"approve needs a gate (sequential or mean), got {gate_mode!r}",
@@ -343,7 +344,7 @@ def approve(
         [outcome] = execute_edits(
             edits=[item.edit], ctx=ctx, autonomy_mode=AutonomyMode.AUTO, checkpoint=run, gate=gate
         )
-        if outcome.error == INTERRUPTED_REASON:
+        if outcome.error in (INTERRUPTED_REASON, GATE_STOPPED):  # still queued
             stopped = run.signals.received
             return Resolution(item, outcome, item.session, None, [], run.notes, stopped)
         notes = list(run.notes)
@@ -384,6 +385,7 @@ def reject(home: str | os.PathLike[str] | SpecHome, raw_id: str, reason: str) ->
     if not reason.strip():
         raise InvalidInput("a rejection needs a reason (--reason TEXT)")
     store = _store(spec_home)
+    store.check_index()  # a broken index must stop us before session.json changes
     item = resolve_queue_id(spec_home, raw_id)
     with HomeLock(spec_home.learning_dir, "specdistill reject"):
         item = _queued(store, store.load(item.session_id), item.edit.id)

@@ -1,20 +1,22 @@
 """Roll back a session: its commits reverted (checkpoint layer), its record updated.
 
-The git side (:func:`specdistill.checkpoint.rollback_session`) writes the revert
-commits; this layer then marks the session ``rolled_back`` and each reverted edit's
-outcome ``rolled_back``, and rewrites the session's reports, so ``history``/``show``
-tell the same story as ``git log``. Sessions made by ``specdistill apply`` have no
-record; their rollback is the git side alone.
+Both happen under the home's lock, the record read *before* anything is reverted (a
+corrupt ``session.json`` stops the rollback with nothing changed). The session is then
+marked ``rolled_back``, each reverted edit's outcome too, and its reports rewritten, so
+``history``/``show`` tell the same story as ``git log``. Sessions made by
+``specdistill apply`` have no record; their rollback is the git side alone. A recorded
+session that committed nothing (all its edits queued or rejected) is simply closed.
 """
 
 from __future__ import annotations
 
 import os
 
-from specdistill.checkpoint import RollbackReport, rollback_session
-from specdistill.checkpoint.run import Notify
+from specdistill.checkpoint import RollbackReport
+from specdistill.checkpoint.rollback import last_session, new_rollback_id, revert_session
+from specdistill.checkpoint.run import Notify, checkpointed_run
 from specdistill.home import SpecHome
-from specdistill.models import SessionStatus
+from specdistill.models import LearningSession, SessionStatus
 from specdistill.sessions.lifecycle import can_transition, transition
 from specdistill.sessions.store import SessionStore
 
@@ -28,11 +30,29 @@ def rollback_learning_session(
     notify: Notify | None = None,
 ) -> RollbackReport:
     """Revert ``session_id`` (or the newest session) and record it in the session."""
-    report = rollback_session(home, session_id, last=last, allow_dirty=allow_dirty, notify=notify)
-    store = SessionStore(SpecHome(home))
-    if report.session_id not in store.session_ids_on_disk():
+    if (session_id is None) == (not last):
+        raise TypeError("pass either a session id or last=True")
+    spec_home = SpecHome(home)
+    with checkpointed_run(
+        spec_home, command="rollback", allow_dirty=allow_dirty, notify=notify
+    ) as run:
+        target = session_id if session_id is not None else last_session(run.store)
+        store = SessionStore(spec_home)
+        session = store.load(target) if store.session_dir(target).is_dir() else None
+        committed = any(
+            entry.kind == "edit" and entry.session_id == target for entry in run.store.log()
+        )
+        if session is not None and not committed:
+            report = RollbackReport(session_id=target, rollback_id=new_rollback_id())
+        else:
+            report = revert_session(run.store, target)
+        report.notes = run.notes
+        if session is not None:
+            _record_rollback(store, session, report)
         return report
-    session = store.load(report.session_id)
+
+
+def _record_rollback(store: SessionStore, session: LearningSession, report: RollbackReport) -> None:
     reverted = {entry.edit_id for entry in report.reverted}
     outcomes = [
         o.model_copy(update={"status": "rolled_back"}) if o.edit_id in reverted else o
@@ -48,4 +68,3 @@ def rollback_learning_session(
         write_reports(store, session, store.load_plan(session.id))
     except Exception as exc:  # the rollback itself is done and recorded
         report.notes.append(f"warning: the session's reports were not rewritten ({exc})")
-    return report

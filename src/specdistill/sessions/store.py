@@ -179,6 +179,11 @@ class SessionStore:
                 hint="run 'specdistill doctor --reindex' to rebuild it from the session files",
             ) from None
 
+    def check_index(self) -> None:
+        """Raise CorruptSessionData now if the index is unusable, before a command acts."""
+        with self._db() as db:
+            db.execute("SELECT count(*) FROM sessions").fetchone()
+
     def list(self, limit: int | None = None) -> list[SessionSummary]:
         """Sessions, newest first."""
         query = "SELECT * FROM sessions ORDER BY started_at DESC, id DESC"
