@@ -168,3 +168,16 @@ def test_clear_removes_entries(home: Path, benchmark: Benchmark) -> None:
         assert server.count == 12
     with ResultCache.for_home(home) as cache:
         assert cache.clear() == 6 and cache.stats().entries == 0
+
+
+def test_editing_the_agents_code_invalidates_its_cached_results(tmp_path: Path) -> None:
+    """A command or python student's own files are part of its cache identity."""
+    from specdistill.evaluation.students import CommandStudent
+
+    script = tmp_path / "agent.py"
+    script.write_text("print('v1')\n")
+    student = CommandStudent(["python3", str(script)])
+    first = student.identity()
+    assert student.identity() == first
+    script.write_text("print('v2')\n")
+    assert student.identity() != first

@@ -125,13 +125,13 @@ class Runner:
         self.retry = retry or RetryPolicy()
         self.progress = progress
         self._rng = random.Random(seed)
+        self._student_identity: dict[str, object] | None = None
 
     def runner_hash(self, task: Task) -> str:
         """The runner part of a cache key: student identity, scorer code, judge if used."""
         judge = self.judge.identity() if self.judge and self.registry.needs_judge(task) else None
-        return sha256_hex(
-            {"student": self.student.identity(), "scorers": SCORERS_VERSION, "judge": judge}
-        )
+        student = self._student_identity or self.student.identity()
+        return sha256_hex({"student": student, "scorers": SCORERS_VERSION, "judge": judge})
 
     def _views(self, home: SpecHome, tasks: Sequence[Task]) -> dict[str, tuple[StudentSpec, str]]:
         files = SpecFiles(home)
@@ -175,6 +175,8 @@ class Runner:
                 "judge is configured: set [specdistill.judge] base_url and model"
             )
         views = self._views(spec_home, tasks)
+        # Once per run: it may hash the agent's code files.
+        self._student_identity = self.student.identity()
         jobs = [(task, r) for task in tasks for r in range(repeats)]
         semaphore = asyncio.Semaphore(self.concurrency)
         done = 0

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import importlib
 import inspect
 import json
@@ -100,6 +101,16 @@ class Student(Protocol):
     async def run(self, task: Task, spec: StudentSpec) -> StudentAnswer: ...
 
     async def aclose(self) -> None: ...
+
+
+def code_digest(paths: Sequence[str]) -> str:
+    """sha256 over the bytes of those of ``paths`` that are files (scripts, modules)."""
+    digest = hashlib.sha256()
+    for item in paths:
+        path = Path(item)
+        if path.is_file():
+            digest.update(item.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def build_chat_request(task: Task, spec: StudentSpec) -> dict[str, Any]:
@@ -187,7 +198,9 @@ class CommandStudent:
         return f"CommandStudent({list(self.argv)!r}, timeout={self.timeout:g})"
 
     def identity(self) -> dict[str, Any]:
-        return {"kind": self.kind, "argv": list(self.argv)}
+        # The program's own files are part of who the student is: edit the agent's
+        # code and its cached results no longer count.
+        return {"kind": self.kind, "argv": list(self.argv), "code": code_digest(self.argv)}
 
     async def run(self, task: Task, spec: StudentSpec) -> StudentAnswer:
         document = {"spec_home": str(spec.home), "task": task.as_json(), "spec": spec.as_json()}
@@ -272,7 +285,15 @@ class PythonStudent:
         return f"PythonStudent({self.name!r})"
 
     def identity(self) -> dict[str, Any]:
-        return {"kind": self.kind, "function": self.name}
+        try:
+            source = inspect.getsourcefile(self.function)
+        except TypeError:  # a builtin or C function: no source to hash
+            source = None
+        return {
+            "kind": self.kind,
+            "function": self.name,
+            "code": code_digest([source] if source else []),
+        }
 
     async def _call(self, task: Task, spec: StudentSpec) -> Any:
         args = (task.as_json(), str(spec.home))
