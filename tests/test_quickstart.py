@@ -19,6 +19,7 @@ from checkpoint_helpers import SPECDISTILL, isolate_git
 from run_helpers import EXPECTED, commit_trailers, example_home, spec_bytes
 from specdistill.cli import app
 from specdistill.example.quickstart import example_data
+from specdistill.execute import GATE_STOPPED
 from specdistill.models import LearningSession
 
 runner = CliRunner()
@@ -148,7 +149,7 @@ def test_real_subprocess_is_fast_deterministic_and_rolls_back(
     ]
 
 
-def test_ctrl_c_during_run_finishes_the_edit_in_flight_and_exits_130(
+def test_ctrl_c_while_gating_undoes_the_edit_in_flight_and_exits_130(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     isolate_git(monkeypatch, tmp_path)
@@ -172,10 +173,11 @@ def test_ctrl_c_during_run_finishes_the_edit_in_flight_and_exits_130(
     assert "interrupted by SIGINT" in proc.stderr
     session = session_of(home)
     first, *rest = session.edit_outcomes
-    assert (first.edit_id, first.status) == ("e1-calculator-exact", "applied")
+    assert (first.edit_id, first.status) == ("e1-calculator-exact", "skipped")
+    assert first.error == GATE_STOPPED  # the gate stopped at its next batch; edit undone
     assert {o.status for o in rest} == {"skipped"}
-    assert table_row(proc.stdout, "e1-calculator-exact")[4] == "applied"
-    assert "exactly" in (home / "tools" / "descriptions.toml").read_text()
+    assert table_row(proc.stdout, "e1-calculator-exact")[4] == "skipped"
+    assert "exactly" not in (home / "tools" / "descriptions.toml").read_text()
 
 
 def test_run_json_prints_session_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

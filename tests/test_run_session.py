@@ -23,7 +23,7 @@ from specdistill import (
     checkpointed_run,
 )
 from specdistill.evaluation import BenchmarkError, EvaluationConfigError, NothingScored
-from specdistill.execute import INTERRUPTED_REASON
+from specdistill.execute import GATE_STOPPED, INTERRUPTED_REASON
 from specdistill.plan import load_plan
 from specdistill.sessions.run import (
     SessionEvaluation,
@@ -199,7 +199,7 @@ def test_an_existing_session_id_is_refused(home: Path) -> None:
         run_session(home, plan, session_id="s-1")
 
 
-def test_ctrl_c_finishes_the_edit_in_flight_and_skips_the_rest(home: Path) -> None:
+def test_ctrl_c_while_gating_undoes_the_edit_in_flight_and_skips_the_rest(home: Path) -> None:
     sent: list[str] = []
 
     def progress(label: str, done: int, total: int) -> None:
@@ -210,11 +210,11 @@ def test_ctrl_c_finishes_the_edit_in_flight_and_skips_the_rest(home: Path) -> No
     session = run_session(home, load_plan(home / "plan.json"), progress=progress)
     assert sent == ["gating e1-calculator-exact"]
     first, *rest = session.edit_outcomes
-    assert first.status == "applied"
+    assert (first.status, first.error) == ("skipped", GATE_STOPPED)  # the gate stopped early
     assert {(o.status, o.error) for o in rest} == {("skipped", INTERRUPTED_REASON)}
     assert interrupted_by(session) == signal.SIGINT
     assert session.benchmark_after is None and session.status is SessionStatus.COMPLETED
-    assert "exactly" in (home / "tools/descriptions.toml").read_text()
+    assert "exactly" not in (home / "tools/descriptions.toml").read_text()  # undone
 
 
 def test_a_teacher_slots_its_phases_in_front_of_execute(home: Path) -> None:

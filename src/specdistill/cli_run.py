@@ -1,8 +1,12 @@
-"""``specdistill run`` and ``specdistill quickstart``: a whole session from the command line.
+"""``specdistill run``, ``loop`` and ``quickstart``: whole sessions from the command line.
 
-A thin layer, like the rest of the CLI: parse, call :func:`~specdistill.sessions.run.run_session`
-(or :func:`~specdistill.example.quickstart.run_quickstart`), render. Registered on the
-shared ``app`` by the import at the end of :mod:`specdistill.cli`.
+A thin layer, like the rest of the CLI: parse, call one library function, render.
+``run --plan`` runs a ready plan (:func:`~specdistill.sessions.run.run_session`); ``run``
+without it asks the teacher (:func:`~specdistill.sessions.teach.teach_session`, with
+``--rounds N`` to hill-climb); ``loop`` runs teacher sessions until the score stagnates
+(:func:`~specdistill.sessions.loop.run_loop`); ``quickstart`` is
+:func:`~specdistill.example.quickstart.run_quickstart`. Registered on the shared ``app``
+by the import at the end of :mod:`specdistill.cli`.
 """
 
 from __future__ import annotations
@@ -30,16 +34,32 @@ from specdistill.cli import (
     out,
 )
 from specdistill.context import ApplyContext
-from specdistill.errors import ConfigError
+from specdistill.errors import ConfigError, InvalidInput
 from specdistill.home import default_home
 from specdistill.models import AutonomyMode, Edit, LearningPlan, LearningSession
 from specdistill.plan import load_plan
 from specdistill.sessions.run import Progress as RunProgress
 from specdistill.sessions.run import interrupted_by
 from specdistill.sessions.store import SessionStore, dump_session_json
+from specdistill.sessions.teacher_log import teacher_summary
 from specdistill.tiers import assign_tiers
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print session.json instead of tables.")]
+ModeOption = Annotated[AutonomyMode, typer.Option("--mode", help="auto, tiered or manual.")]
+TracesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--traces",
+        help="Traces for the teacher: JSONL or an OpenJarvis traces.db "
+        "(default: [specdistill.traces] path).",
+    ),
+]
+RoundsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--rounds", min=1, help="Hill-climb: one teacher edit per round, each gated, N rounds."
+    ),
+]
 
 
 @contextmanager
@@ -161,6 +181,27 @@ def render_session(
         out.print(f"undo the session: {undo}", soft_wrap=True)
 
 
+def render_teacher(session: LearningSession) -> None:
+    """What the teacher cost and what it proposed that was dropped, with the reasons."""
+    summary = teacher_summary(session.trigger_metadata)
+    if summary is None:
+        return
+    rounds = summary.get("rounds") or 0
+    out.print(
+        f"teacher {escape(str(summary.get('model')))}: {summary.get('calls', 0)} call(s), "
+        + (f"{rounds} round(s), " if rounds else "")
+        + f"${session.teacher_cost_usd:.4f}; clusters kept: "
+        f"{escape(', '.join(summary.get('clusters') or [])) or 'none'}",
+        soft_wrap=True,
+    )
+    for line in summary.get("dropped") or []:
+        out.print(f"  dropped {escape(str(line))}", soft_wrap=True)
+    for edit_id in summary.get("converted") or []:
+        out.print(f"  {escape(str(edit_id))}: patch shown whole as a replace", soft_wrap=True)
+    for note in summary.get("notes") or []:
+        out.print(f"  note: {escape(str(note))}", soft_wrap=True)
+
+
 def _exit_if_interrupted(session: LearningSession) -> None:
     signum = interrupted_by(session)
     if signum is not None:
@@ -171,42 +212,130 @@ def _exit_if_interrupted(session: LearningSession) -> None:
 @handle_errors
 def run_command(
     plan_file: Annotated[
-        Path, typer.Option("--plan", metavar="PLAN.json", help="The plan of edits to run.")
-    ],
+        Path | None,
+        typer.Option(
+            "--plan", metavar="PLAN.json", help="A ready plan of edits (no teacher is asked)."
+        ),
+    ] = None,
+    traces: TracesOption = None,
+    rounds: RoundsOption = None,
     home: HomeOption = None,
-    mode: Annotated[
-        AutonomyMode, typer.Option("--mode", help="auto, tiered or manual.")
-    ] = AutonomyMode.TIERED,
+    mode: ModeOption = AutonomyMode.TIERED,
     gate: GateOption = GateMode.sequential,
     benchmark: BenchmarkOption = None,
     allow_dirty: AllowDirtyOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Run a session: benchmark the spec, apply the plan's edits through the gate, record.
+    """Run a session: diagnose and plan with the teacher (or take --plan), then apply the
+    edits through the gate and record.
 
     Each kept edit is a git commit; rejected ones leave the files byte-identical;
     review-tier edits (every edit, in manual mode) wait in 'specdistill review'.
     """
-    from specdistill.sessions.run import run_session
-
-    plan = load_plan(plan_file)
     root = (home or default_home()).absolute()
-    with progress_bar(enabled=not as_json) as progress:
-        session = run_session(
-            root,
-            plan,
-            mode=mode,
-            gate_mode=gate.value,
-            benchmark=benchmark,
-            allow_dirty=allow_dirty,
-            progress=progress,
-            notify=_notify,
+    if plan_file is not None and (traces is not None or rounds is not None):
+        raise InvalidInput(
+            "--plan runs a ready plan; --traces and --rounds ask the teacher: use one or the other"
         )
+    with progress_bar(enabled=not as_json) as progress:
+        if plan_file is not None:
+            from specdistill.sessions.run import run_session
+
+            session = run_session(
+                root, load_plan(plan_file), mode=mode, gate_mode=gate.value,
+                benchmark=benchmark, allow_dirty=allow_dirty, progress=progress, notify=_notify,
+            )  # fmt: skip
+        else:
+            from specdistill.sessions.teach import teach_session
+
+            session = teach_session(
+                root, traces=traces, rounds=rounds, mode=mode, gate_mode=gate.value,
+                benchmark=benchmark, allow_dirty=allow_dirty, progress=progress, notify=_notify,
+            )  # fmt: skip
     if as_json:
         typer.echo(dump_session_json(session))
     else:
-        render_session(session, plan, root)
+        render_teacher(session)
+        render_session(session, SessionStore(root).load_plan(session.id), root)
     _exit_if_interrupted(session)
+
+
+def session_line(index: int, session: LearningSession) -> str:
+    """One line per loop session: status, score before -> after, edits, teacher cost."""
+    before, after = session.benchmark_before, session.benchmark_after
+    score = "score –"
+    if before is not None:
+        end = after.overall_score if after is not None else before.overall_score
+        score = f"score {before.overall_score:.3f} -> {end:.3f} ({end - before.overall_score:+.3f})"
+    applied = sum(o.status == "applied" for o in session.edit_outcomes)
+    pending = sum(o.status == "pending_review" for o in session.edit_outcomes)
+    line = (
+        f"{index}. session {session.id}: {session.status.value}, {score}, "
+        f"{applied} applied, {pending} pending, teacher ${session.teacher_cost_usd:.4f}"
+    )
+    return line + (f" ({session.error})" if session.error else "")
+
+
+@app.command("loop")
+@handle_errors
+def loop_command(
+    traces: TracesOption = None,
+    max_sessions: Annotated[
+        int, typer.Option("--max-sessions", min=1, help="At most this many sessions.")
+    ] = 5,
+    stagnation: Annotated[
+        int,
+        typer.Option("--stagnation", min=1, help="Stop after K sessions without a gain."),
+    ] = 2,
+    min_gain: Annotated[
+        float,
+        typer.Option("--min-gain", min=0.0, help="A smaller gain in overall score is none."),
+    ] = 0.01,
+    budget: Annotated[
+        float | None,
+        typer.Option("--budget", min=0.0, metavar="USD", help="Total teacher budget."),
+    ] = None,
+    rounds: RoundsOption = None,
+    home: HomeOption = None,
+    mode: ModeOption = AutonomyMode.TIERED,
+    gate: GateOption = GateMode.sequential,
+    benchmark: BenchmarkOption = None,
+    allow_dirty: AllowDirtyOption = False,
+) -> None:
+    """Run teacher sessions until the gate score stagnates or the total budget is spent.
+
+    Each session diagnoses the spec as the last one left it; one line per session, then
+    a summary. 'specdistill rollback ID' undoes any one of them.
+    """
+    from specdistill.sessions.loop import run_loop
+
+    root = (home or default_home()).absolute()
+    count = 0
+
+    def show(session: LearningSession) -> None:
+        nonlocal count
+        count += 1
+        out.print(escape(session_line(count, session)), soft_wrap=True)
+
+    with progress_bar() as progress:
+        result = run_loop(
+            root, traces=traces, max_sessions=max_sessions, stagnation=stagnation,
+            min_gain=min_gain, budget_usd=budget, rounds=rounds, mode=mode,
+            gate_mode=gate.value, benchmark=benchmark, allow_dirty=allow_dirty,
+            progress=progress, notify=_notify, on_session=show,
+        )  # fmt: skip
+    scores = result.scores
+    moved = f"score {scores[0]:.3f} -> {scores[-1]:.3f}" if scores else "no score"
+    out.print(
+        f"loop: {len(result.sessions)} session(s), {moved}, teacher ${result.cost_usd:.4f}; "
+        f"stopped: {escape(result.stopped)}",
+        soft_wrap=True,
+    )
+    if result.error:
+        err.print(f"[red]{escape(result.error)}[/]", soft_wrap=True)
+        raise typer.Exit(1)
+    if result.sessions:
+        _exit_if_interrupted(result.sessions[-1])
 
 
 @app.command("quickstart")

@@ -196,6 +196,7 @@ def render_markdown(facts: SessionFacts) -> str:
     ]
     if s.parent_session_id:
         lines.append(f"- **parent session:** {md_text(s.parent_session_id)}")
+    lines += _md_teacher(s)
     lines += ["", "## Benchmark", ""]
     lines += _md_benchmark(facts)
     lines += ["", "## Edits", ""]
@@ -231,6 +232,34 @@ def render_markdown(facts: SessionFacts) -> str:
     else:
         lines.append("Nothing waits for review.")
     return "\n".join(lines) + "\n"
+
+
+def teacher_lines(session: LearningSession) -> list[str]:
+    """What the teacher did (teacher-driven sessions only), one plain-text line each:
+    model, calls and clusters kept, then everything dropped with its reason, the notes."""
+    teacher = session.trigger_metadata.get("teacher")
+    if not isinstance(teacher, dict):
+        return []
+    clusters = ", ".join(str(c) for c in teacher.get("clusters") or []) or "none"
+    rounds = teacher.get("rounds") or 0
+    climbed = f", {rounds} hill-climb round(s)" if rounds else ""
+    lines = [
+        f"model {teacher.get('model')}, {teacher.get('calls', 0)} call(s){climbed}; "
+        f"clusters kept: {clusters}"
+    ]
+    lines += [f"dropped {line}" for line in teacher.get("dropped") or []]
+    lines += [
+        f"converted {edit_id} (a patch shown whole)" for edit_id in teacher.get("converted") or []
+    ]
+    lines += [f"note: {note}" for note in teacher.get("notes") or []]
+    return lines
+
+
+def _md_teacher(session: LearningSession) -> list[str]:
+    lines = teacher_lines(session)
+    if not lines:
+        return []
+    return ["", "## Teacher", "", *(f"- {md_text(line)}" for line in lines)]
 
 
 def _md_benchmark(facts: SessionFacts) -> list[str]:
@@ -282,5 +311,6 @@ __all__ = [
     "render_markdown",
     "routed_edits",
     "session_facts",
+    "teacher_lines",
     "write_reports",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from html import escape
 
+from specdistill.models import LearningSession
 from specdistill.sessions.report import (
     EditRow,
     SessionFacts,
@@ -20,6 +21,7 @@ from specdistill.sessions.report import (
     fmt_score,
     fmt_time,
     queue_id,
+    teacher_lines,
 )
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -194,6 +196,13 @@ def _queue(facts: SessionFacts) -> str:
     )
 
 
+def _teacher(session: LearningSession) -> str:
+    lines = teacher_lines(session)
+    if not lines:
+        return ""
+    return "<h2>Teacher</h2><ul>" + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>\n"
+
+
 def render_html(facts: SessionFacts) -> str:
     """The whole report as one HTML document (no scripts, no external resources)."""
     s = facts.session
@@ -217,6 +226,7 @@ def render_html(facts: SessionFacts) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         f"<title>specdistill session {_e(s.id)}</title><style>{STYLE}</style></head>\n"
         f"<body><h1>Session {_e(s.id)}</h1><dl>{dl}</dl>\n"
+        f"{_teacher(s)}"
         f"<h2>Benchmark before and after, per cluster</h2>{_benchmark_table(facts)}"
         f"{cluster_chart(facts)}\n"
         f"<h2>Edits</h2>{delta_chart(facts.edits)}{_edits_table(facts)}\n"

@@ -4,8 +4,8 @@ A session is phases over one spec home, each recorded in ``session.json`` as it
 happens (:mod:`specdistill.sessions.lifecycle` says which status may follow which)::
 
     start_session      INITIATED      the session's record (and, given one, its frozen plan)
-    (the teacher)      DIAGNOSING     cluster failing traces   } later: the teacher drives
-    (the teacher)      PLANNING       propose typed edits      } these with advance()
+    (the teacher)      DIAGNOSING     cluster failing traces   } the teacher drives these:
+    (the teacher)      PLANNING       propose typed edits      } specdistill.sessions.teach
     execute_phase      EXECUTING      baseline snapshot, execute_edits through the gate
                                       and the checkpoint, after snapshot
                        AWAITING_REVIEW  if an edit waits for a person, else COMPLETED
@@ -32,6 +32,11 @@ candidate runs. Ctrl-C (or SIGTERM) is deferred by the checkpoint run: the edit 
 flight is finished (or undone), the rest are ``skipped``, the after snapshot is not
 taken, and the session records ``interrupted by SIGINT`` in ``error``
 (:func:`interrupted_by` reads it back).
+
+Hill-climbing (``run --rounds N``) passes ``more_edits`` to :func:`execute_phase`: after
+the plan's edits it is asked, with every (edit, outcome) so far, for the next edits; its
+edits are appended to ``plan.json`` (atomically, still read-only: edits are only ever
+added, never changed) *before* they execute, and an empty answer ends the phase.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -77,6 +82,13 @@ GATE_MODES: tuple[str, ...] = ("sequential", "mean", "off")
 #: Called as (what is running, runs done, runs expected): "baseline", "gating <edit id>"
 #: (expected = the gate's budget; it usually stops well before), "after".
 Progress = Callable[[str, int, int], None]
+
+#: Asked for more edits after the plan's (hill-climbing): given the session and every
+#: (edit, outcome) so far, oldest first, it returns the session (possibly updated, e.g.
+#: the teacher's cost) and the next edits to run; an empty list ends the phase.
+MoreEdits = Callable[
+    [LearningSession, Sequence[tuple[Edit, EditOutcome]]], tuple[LearningSession, list[Edit]]
+]
 
 
 @dataclass
@@ -154,11 +166,20 @@ class _LabelledGate:
         self._gate = gate
         self._progress = progress
 
-    def evaluate(self, edit: Edit, *, baseline: SpecHome, candidate: SpecHome) -> GateVerdict:
+    def evaluate(
+        self,
+        edit: Edit,
+        *,
+        baseline: SpecHome,
+        candidate: SpecHome,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> GateVerdict:
         if self._progress is not None:
             report, label = self._progress, f"gating {edit.id}"
             self._gate.progress = lambda runs, budget, result: report(label, runs, budget)
-        return self._gate.evaluate(edit, baseline=baseline, candidate=candidate)
+        return self._gate.evaluate(
+            edit, baseline=baseline, candidate=candidate, should_stop=should_stop
+        )
 
 
 def run_session(
@@ -263,36 +284,52 @@ def execute_phase(
     evaluation: SessionEvaluation,
     progress: Progress | None = None,
     notify: Notify | None = None,
+    more_edits: MoreEdits | None = None,
 ) -> LearningSession:
     """Snapshot, execute ``plan`` through the gate and ``run``'s checkpoint, snapshot, record.
 
     ``session`` must be INITIATED or PLANNING, and ``run`` hold the lock of ``store``'s
     home. ``session.json`` is saved at each step (after every edit too), so ``show``
     sees a session in progress; the reports are written at the end, even on failure.
+    ``more_edits`` (hill-climbing) is asked for further edits after the plan's, until it
+    returns none or a Ctrl-C arrives (see the module docstring).
     """
     home = store.home
     plan = _for_session(plan, session.id)
     session = transition(session, SessionStatus.EXECUTING)  # refused before anything changes
     try:
-        session = _freeze_plan(store, session, plan)
+        session = freeze_plan(store, session, plan)
         session = _save(store, session, git_checkpoint_pre=run.head)
         before = evaluation.snapshot(home, "baseline", progress)
         session = _save(store, session, benchmark_before=before)
         outcomes: list[EditOutcome] = []
+        history: list[tuple[Edit, EditOutcome]] = []
 
         def record(edit: Edit, outcome: EditOutcome) -> None:
             nonlocal session
             outcomes.append(outcome)
+            history.append((edit, outcome))
             session = _save(store, session, edit_outcomes=list(outcomes))
 
-        execute_edits(
-            edits=plan.edits,
-            ctx=ApplyContext(home=home.root, session_id=session.id),
-            autonomy_mode=session.autonomy_mode,
-            on_outcome=record,
-            checkpoint=run,
-            gate=evaluation.gate(progress),
-        )
+        def execute(edits: list[Edit]) -> None:
+            execute_edits(
+                edits=edits,
+                ctx=ApplyContext(home=home.root, session_id=session.id),
+                autonomy_mode=session.autonomy_mode,
+                on_outcome=record,
+                checkpoint=run,
+                gate=evaluation.gate(progress),
+            )
+
+        execute(plan.edits)
+        while more_edits is not None and not run.stop_requested:
+            session, extra = more_edits(session, list(history))
+            if not extra:
+                break
+            plan = plan.model_copy(update={"edits": [*plan.edits, *extra]})
+            session = freeze_plan(store, session, plan, grow=True)
+            store.save(session)
+            execute(extra)
         update: dict[str, Any] = {"git_checkpoint_post": run.store.head()}
         if run.signals.received is None:
             update["benchmark_after"] = evaluation.snapshot(home, "after", progress)
@@ -308,7 +345,7 @@ def execute_phase(
         session = transition(session, final)
         store.save(session)
     except BaseException as exc:
-        _record_failure(store, session, plan, run, exc, notify)
+        record_failure(store, session, plan, run, exc, notify)
         raise
     _write_reports(store, session, plan, notify)
     return session
@@ -334,12 +371,13 @@ def _for_session(plan: LearningPlan, session_id: str) -> LearningPlan:
     return plan.model_copy(update={"session_id": session_id})
 
 
-def _freeze_plan(
-    store: SessionStore, session: LearningSession, plan: LearningPlan
+def freeze_plan(
+    store: SessionStore, session: LearningSession, plan: LearningPlan, *, grow: bool = False
 ) -> LearningSession:
-    """Write ``plan.json`` read-only unless start_session already did."""
+    """Write ``plan.json`` read-only unless it exists; with ``grow``, rewrite it atomically
+    (hill-climbing appends each round's edits before they run; nothing else rewrites it)."""
     path = store.session_dir(session.id) / PLAN_FILE
-    if not path.exists():
+    if grow or not path.exists():
         data = plan.model_dump_json(indent=2).encode() + b"\n"
         atomic_write_bytes(path, data, mode=0o444)
     return session.model_copy(update={"plan_path": path})
@@ -351,7 +389,7 @@ def _save(store: SessionStore, session: LearningSession, **update: Any) -> Learn
     return session
 
 
-def _record_failure(
+def record_failure(
     store: SessionStore,
     session: LearningSession,
     plan: LearningPlan,

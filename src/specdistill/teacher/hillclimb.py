@@ -7,8 +7,8 @@ per-cluster deltas, the reason if it was rejected) and asks for ONE edit, screen
 exactly like a plan's edits (:func:`specdistill.teacher.plan.screen_edits`) plus two
 history checks: its id must be new and it must not repeat an earlier edit.
 
-How the session engine will drive these (``specdistill run`` / ``loop``), kept as a
-thin async driver around pure steps:
+How the session engine drives these (``specdistill run`` / ``loop``; the real code is in
+:mod:`specdistill.sessions.teach` and :mod:`specdistill.sessions.loop`), in outline:
 
 ``run`` (one session)::
 
