@@ -110,3 +110,30 @@ def test_apply_refuses_a_plan_that_claims_a_recorded_session(
     )
     assert result.exit_code == 2 and "recorded session" in result.output
     assert git_head(home) == head
+
+
+def test_an_approval_that_died_after_its_commit_is_recorded_not_gated_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Simulate the crash window: the commit landed, session.json still says pending."""
+    home = gated_home(tmp_path / "home", monkeypatch)
+    record_session(home, "s-q", [prompt_edit("queued", "HELP\n")], mode=AutonomyMode.TIERED)
+    pending_record = (home / "learning/sessions/s-q/session.json").read_bytes()
+    approved = CliRunner().invoke(app, ["approve", "s-q:queued", "--home", str(home)])
+    assert approved.exit_code == 0, approved.output
+    head = git_head(home)
+    # the process "died" before writing the record: put the pending record back
+    (home / "learning/sessions/s-q/session.json").write_bytes(pending_record)
+    CliRunner().invoke(app, ["doctor", "--reindex", "--home", str(home)])
+
+    refused = CliRunner().invoke(
+        app, ["reject", "s-q:queued", "--reason", "x", "--home", str(home)]
+    )
+    assert refused.exit_code == 2 and "already in the spec" in refused.output
+    again = CliRunner().invoke(app, ["approve", "s-q:queued", "--home", str(home)])
+    assert again.exit_code == 0, again.output
+    assert "recovered" in again.output
+    assert git_head(home) == head  # no second commit, no second gate
+    assert {o["edit_id"]: o["status"] for o in session_json(home, "s-q")["edit_outcomes"]} == {
+        "queued": "applied"
+    }

@@ -44,6 +44,7 @@ from specdistill.models import (
     EditRiskTier,
     LearningSession,
     SessionStatus,
+    utc_now,
 )
 from specdistill.sessions.lifecycle import transition
 from specdistill.sessions.report import QUEUE_SEPARATOR, queue_id, routed_edits, write_reports
@@ -269,6 +270,21 @@ def review_queue(home: str | os.PathLike[str] | SpecHome) -> list[EditPreview]:
     return [preview_queued(item, home) for item in list_queue(home)]
 
 
+def committed_edit(checkpoints: CheckpointStore, session_id: str, edit_id: str) -> str | None:
+    """The commit of ``edit_id`` in ``session_id`` if it is in the spec (not reverted)."""
+    entries = checkpoints.log()  # empty without a repository
+    reverted = {e.reverts_commit for e in entries if e.kind == "revert"}
+    for entry in entries:
+        if (
+            entry.kind == "edit"
+            and entry.edit_id == edit_id
+            and entry.session_id == session_id
+            and entry.commit not in reverted
+        ):
+            return entry.commit
+    return None
+
+
 def _record(
     store: SessionStore, session: LearningSession, outcome: EditOutcome, notes: list[str]
 ) -> tuple[LearningSession, list[Path]]:
@@ -339,6 +355,17 @@ def approve(
         )
         # Under the lock: read the session again, so a concurrent change is not lost.
         item = _queued(store, store.load(item.session_id), item.edit.id)
+        landed = committed_edit(run.store, item.session_id, item.edit.id)
+        if landed is not None:
+            # An earlier approval committed this edit but died before recording it.
+            notes = [
+                *run.notes,
+                f"recovered: {item.queue_id} was already committed as "
+                f"{landed[:10]} by an interrupted approval; recorded it as applied",
+            ]
+            outcome = EditOutcome(edit_id=item.edit.id, status="applied", applied_at=utc_now())
+            session, reports = _record(store, item.session, outcome, notes)
+            return Resolution(item, outcome, session, landed, reports, notes)
         _refuse_unappliable(preview_queued(item, spec_home))
         ctx = ApplyContext(home=spec_home.root, session_id=item.session_id)
         [outcome] = execute_edits(
@@ -389,6 +416,14 @@ def reject(home: str | os.PathLike[str] | SpecHome, raw_id: str, reason: str) ->
     item = resolve_queue_id(spec_home, raw_id)
     with HomeLock(spec_home.learning_dir, "specdistill reject"):
         item = _queued(store, store.load(item.session_id), item.edit.id)
+        landed = committed_edit(CheckpointStore(spec_home), item.session_id, item.edit.id)
+        if landed is not None:
+            raise InvalidInput(
+                f"{item.queue_id} is already in the spec (commit {landed[:10]}, from an "
+                "approval interrupted before it was recorded); nothing was changed",
+                hint=f"approve it to record it, or roll back its session: "
+                f"specdistill rollback {item.session_id}",
+            )
         outcome = EditOutcome(edit_id=item.edit.id, status="rejected_by_user", error=reason.strip())
         notes: list[str] = []
         session, reports = _record(store, item.session, outcome, notes)
