@@ -224,7 +224,7 @@ def run_session(
         with checkpointed_run(
             spec_home, command="run", session_id=sid, allow_dirty=allow_dirty, notify=notify
         ) as run:
-            for note in run.notes:
+            for note in [*run.notes, *store.close_interrupted()]:
                 _tell(notify, note)
             session = start_session(
                 store, plan, mode=mode, trigger=trigger, trigger_metadata=metadata, session_id=sid

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from specdistill.errors import InvalidInput, RuntimeFailure, UnsafePath
 from specdistill.fsio import atomic_write_bytes
 from specdistill.home import SpecHome, check_name
-from specdistill.models import LearningPlan, LearningSession, utc_now
+from specdistill.models import LearningPlan, LearningSession, SessionStatus, utc_now
 
 PLAN_FILE = "plan.json"
 SESSION_FILE = "session.json"
@@ -178,6 +178,34 @@ class SessionStore:
                 f"the session index {self.db_path} cannot be used ({exc})",
                 hint="run 'specdistill doctor --reindex' to rebuild it from the session files",
             ) from None
+
+    def close_interrupted(self) -> list[str]:
+        """Mark sessions a dead process left mid-run as failed; say which.
+
+        Call only while holding the home's lock: then no live process can be running
+        them. Their spec edit in flight, if any, was already restored by the journal.
+        """
+        from specdistill.sessions.lifecycle import RUNNING, transition
+
+        notes = []
+        for row in self.list():
+            if row.status not in RUNNING:
+                continue
+            try:
+                session = self.load(row.id)
+            except CorruptSessionData:
+                continue  # doctor reports it
+            if session.status.value not in RUNNING:
+                continue
+            session = transition(
+                session,
+                SessionStatus.FAILED,
+                error=f"interrupted while {session.status.value}: the process running it "
+                "stopped before it finished",
+            )
+            self.save(session)
+            notes.append(f"recovered: session {row.id} had been interrupted; marked failed")
+        return notes
 
     def check_index(self) -> None:
         """Raise CorruptSessionData now if the index is unusable, before a command acts."""

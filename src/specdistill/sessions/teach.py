@@ -331,7 +331,7 @@ def teach_session(
         with checkpointed_run(
             spec_home, command="run", session_id=sid, allow_dirty=allow_dirty, notify=notify
         ) as run:
-            for note in run.notes:
+            for note in [*run.notes, *store.close_interrupted()]:
                 if notify is not None:
                     notify(note)
             session = start_session(
