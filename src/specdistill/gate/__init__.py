@@ -4,23 +4,19 @@ The statistics are pure (:mod:`specdistill.gate.stats` and the modules behind it
 driver that runs the agents lives elsewhere and only feeds results in.
 """
 
-from specdistill.gate.stats import (
-    ClusterEstimate,
-    GateConfig,
-    GateDecision,
+from specdistill.gate.config import GateConfig, Pair
+from specdistill.gate.decision import ClusterEstimate, GateDecision
+from specdistill.gate.eprocess import confidence_sequence, p_value
+from specdistill.gate.sequential import (
     GateState,
-    Pair,
-    confidence_sequence,
     decide,
-    decide_mean,
     decide_sequential,
     finish,
     next_task,
-    p_value,
     start,
     step,
-    task_order,
 )
+from specdistill.gate.stats import decide_mean, task_order
 
 __all__ = [
     "ClusterEstimate",

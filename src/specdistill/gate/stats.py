@@ -24,34 +24,9 @@ from typing import Literal
 
 from specdistill.gate.config import GateConfig, Pair, abstain_reason, too_many_errors
 from specdistill.gate.decision import ClusterEstimate, Code, GateDecision, Outcome
-from specdistill.gate.eprocess import confidence_sequence, p_value
-from specdistill.gate.sequential import (
-    GateState,
-    decide,
-    decide_sequential,
-    finish,
-    next_task,
-    start,
-    step,
-)
+from specdistill.gate.eprocess import confidence_sequence
 
-__all__ = [
-    "ClusterEstimate",
-    "GateConfig",
-    "GateDecision",
-    "GateState",
-    "Pair",
-    "confidence_sequence",
-    "decide",
-    "decide_mean",
-    "decide_sequential",
-    "finish",
-    "next_task",
-    "p_value",
-    "start",
-    "step",
-    "task_order",
-]
+__all__ = ["decide_mean", "task_order"]
 
 
 def _digest(*parts: str) -> str:
