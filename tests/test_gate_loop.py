@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from session_helpers import benchmark_text as two_cluster_benchmark
+from session_helpers import student as answer_from_prompt
 from specdistill import ApplyContext, AutonomyMode, Edit, EditOp, execute_edits, init_home
 from specdistill.evaluation import PythonStudent, ResultCache, parse_benchmark
 from specdistill.gate import GateConfig
@@ -17,22 +19,15 @@ CALLS: list[tuple[str, str]] = []
 
 
 def prompt_reading_student(task: dict, home: str) -> str:
-    """Answers depend on the system prompt: HELP fixes 'target', BREAK breaks 'other'."""
+    """session_helpers.student (HELP fixes 'target', BREAK breaks 'other'), with its calls
+    recorded so tests can see what ran on which prompt."""
     prompt = (Path(home) / "agents/assistant/system_prompt.md").read_text()
     CALLS.append((task["id"], prompt))
-    if task["cluster"] == "target":
-        return "yes" if "HELP" in prompt else "no"
-    return "no" if "BREAK" in prompt else "yes"
+    return answer_from_prompt(task, home)
 
 
-def benchmark_text(per_cluster: int = 80) -> str:
-    lines = []
-    for cluster in ("target", "other"):
-        for i in range(per_cluster):
-            task = {"id": f"{cluster}-{i:03d}", "input": f"q{i}", "cluster": cluster}
-            task |= {"reference": "yes", "scorer": "exact", "agent": "assistant"}
-            lines.append(json.dumps(task))
-    return "\n".join(lines)
+def benchmark_text() -> str:
+    return two_cluster_benchmark(per_cluster=80)
 
 
 def prompt_edit(edit_id: str, text: str) -> Edit:
