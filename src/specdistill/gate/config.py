@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal
 
 
@@ -155,3 +156,14 @@ def abstain_reason(errors: int, attempted: int, cfg: GateConfig) -> str:
         f"insufficient evidence: {errors} of {attempted} pairs errored "
         f"(more than {cfg.max_error_rate:.0%})"
     )
+
+
+class GateMode(StrEnum):
+    """How a session gates its edits: ``sequential`` (the sound sequential test, the
+    default), ``mean`` (the reference rule, for comparison) or ``off`` (no gate: every
+    edit its tier allows is kept). A plain string of these values is accepted wherever a
+    mode is taken, and converted once by :func:`specdistill.gate.settings.gate_mode`."""
+
+    off = "off"
+    sequential = "sequential"
+    mean = "mean"

@@ -4,7 +4,7 @@ student, judge, runner and benchmark settings of :mod:`specdistill.evaluation.se
 ``config.toml`` (every key optional; defaults are :class:`~specdistill.gate.GateConfig`'s)::
 
     [specdistill.gate]
-    mode = "sequential"   # or "mean" (the reference rule, for comparison)
+    mode = "sequential"   # or "mean" (the reference rule, for comparison); --gate wins
     alpha = 0.05          # bound on the false-accept rate
     eps = 0.10            # how much another cluster may lose
     mde = 0.10            # the smallest gain worth detecting (sizes the bets)
@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from specdistill.errors import InvalidInput
 from specdistill.evaluation.benchmark import load_benchmark
 from specdistill.evaluation.cache import ResultCache
 from specdistill.evaluation.errors import EvaluationConfigError
@@ -30,7 +31,7 @@ from specdistill.evaluation.settings import (
     runner_settings,
     student_from_config,
 )
-from specdistill.gate.config import GateConfig
+from specdistill.gate.config import GateConfig, GateMode
 from specdistill.gate.driver import BenchmarkGate, GateProgress
 from specdistill.home import SpecHome
 
@@ -55,17 +56,43 @@ def gate_config_from(home: SpecHome, mode: str | None = None) -> GateConfig:
         raise EvaluationConfigError(f"[specdistill.gate]: {exc}") from None
 
 
-def gate_from_config(
+def gate_mode(value: GateMode | str) -> GateMode:
+    """``value`` as a :class:`GateMode`, or one error listing the modes there are.
+
+    >>> gate_mode("mean")
+    <GateMode.mean: 'mean'>
+    """
+    try:
+        return GateMode(value)
+    except ValueError:
+        raise InvalidInput(
+            f"gate mode {value!r} is unknown (use one of: {', '.join(GateMode)})"
+        ) from None
+
+
+def open_gate(
     home: str | os.PathLike[str] | SpecHome,
     *,
-    mode: str | None = None,
+    mode: GateMode | str | None = None,
     benchmark: str | os.PathLike[str] | None = None,
     progress: GateProgress | None = None,
     use_cache: bool = True,
 ) -> BenchmarkGate:
-    """The gate a home's config describes (the caller closes ``gate.cache`` when done)."""
+    """The gate a home's config describes: the one place a session, an approval or the
+    CLI opens a gate. The caller closes ``gate.cache`` when done.
+
+    ``mode`` (``sequential`` or ``mean``, a :class:`GateMode` or its value) wins over
+    ``[specdistill.gate] mode``; None keeps the config's. Mode ``off`` opens no gate, so
+    it is refused here: a caller that may run ungated checks for it first.
+    """
+    chosen = None if mode is None else gate_mode(mode)
+    if chosen is GateMode.off:
+        raise InvalidInput(
+            "gate mode 'off' opens no gate",
+            hint=f"open the gate with {GateMode.sequential} or {GateMode.mean}",
+        )
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
-    config = gate_config_from(spec_home, mode)
+    config = gate_config_from(spec_home, None if chosen is None else chosen.value)
     seed = config_section(spec_home, "gate").get("seed", "specdistill")
     if not isinstance(seed, str):
         raise EvaluationConfigError("[specdistill.gate] seed must be a string")
@@ -82,3 +109,7 @@ def gate_from_config(
         progress=progress,
         seed=seed,
     )
+
+
+#: The former name of :func:`open_gate`, kept until the CLI calls ``open_gate``.
+gate_from_config = open_gate
