@@ -162,7 +162,7 @@ class GateMode(StrEnum):
     """How a session gates its edits: ``sequential`` (the sound sequential test, the
     default), ``mean`` (the reference rule, for comparison) or ``off`` (no gate: every
     edit its tier allows is kept). A plain string of these values is accepted wherever a
-    mode is taken, and converted once by :func:`specdistill.gate.settings.gate_mode`."""
+    mode is taken, and converted once by :func:`specdistill.gate.settings.parse_gate_mode`."""
 
     off = "off"
     sequential = "sequential"

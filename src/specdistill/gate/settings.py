@@ -56,10 +56,10 @@ def gate_config_from(home: SpecHome, mode: str | None = None) -> GateConfig:
         raise EvaluationConfigError(f"[specdistill.gate]: {exc}") from None
 
 
-def gate_mode(value: GateMode | str) -> GateMode:
+def parse_gate_mode(value: GateMode | str) -> GateMode:
     """``value`` as a :class:`GateMode`, or one error listing the modes there are.
 
-    >>> gate_mode("mean")
+    >>> parse_gate_mode("mean")
     <GateMode.mean: 'mean'>
     """
     try:
@@ -85,7 +85,7 @@ def open_gate(
     ``[specdistill.gate] mode``; None keeps the config's. Mode ``off`` opens no gate, so
     it is refused here: a caller that may run ungated checks for it first.
     """
-    chosen = None if mode is None else gate_mode(mode)
+    chosen = None if mode is None else parse_gate_mode(mode)
     if chosen is GateMode.off:
         raise InvalidInput(
             "gate mode 'off' opens no gate",
