@@ -26,9 +26,11 @@ from typing import Any
 
 from specdistill.checkpoint.run import Notify, new_session_id
 from specdistill.errors import InvalidInput, SpecdistillError
+from specdistill.gate.config import GateMode
+from specdistill.gate.settings import parse_gate_mode
 from specdistill.home import SpecHome
 from specdistill.models import AutonomyMode, LearningSession, SessionStatus, TriggerKind
-from specdistill.sessions.run import GateMode, Progress, interrupted_by
+from specdistill.sessions.run import Progress, interrupted_by
 from specdistill.sessions.store import SessionStore
 from specdistill.sessions.teach import teach_session
 from specdistill.sessions.teacher_log import teacher_summary
@@ -70,7 +72,7 @@ def run_loop(
     budget_usd: float | None = None,
     rounds: int | None = None,
     mode: AutonomyMode | str = AutonomyMode.TIERED,
-    gate_mode: GateMode | str = "sequential",
+    gate_mode: GateMode | str = GateMode.sequential,
     benchmark: str | os.PathLike[str] | None = None,
     allow_dirty: bool = False,
     progress: Progress | None = None,
@@ -89,6 +91,7 @@ def run_loop(
         raise InvalidInput("--min-gain must be a number >= 0")
     if budget_usd is not None and not budget_usd >= 0:
         raise InvalidInput("--budget must be a number of USD >= 0")
+    gate = parse_gate_mode(gate_mode)
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
     total = CostLedger(budget_usd)
     result = LoopResult()
@@ -100,7 +103,7 @@ def run_loop(
         sid = new_session_id()
         try:
             session = teach_session(
-                spec_home, traces=traces, rounds=rounds, mode=mode, gate_mode=gate_mode,
+                spec_home, traces=traces, rounds=rounds, mode=mode, gate_mode=gate,
                 benchmark=benchmark, allow_dirty=allow_dirty and index == 1,
                 trigger=TriggerKind.SCHEDULED, session_id=sid, parent_session_id=parent,
                 total_ledger=total, metadata={"command": "loop", "loop_session": index},

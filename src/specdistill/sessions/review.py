@@ -36,6 +36,8 @@ from specdistill.checkpoint.store import CheckpointStore
 from specdistill.context import ApplyContext
 from specdistill.errors import CheckpointError, InvalidInput, SpecdistillError
 from specdistill.execute import GATE_STOPPED, INTERRUPTED_REASON, EditGate, execute_edits
+from specdistill.gate.config import GateMode
+from specdistill.gate.settings import open_gate, parse_gate_mode
 from specdistill.home import SpecHome
 from specdistill.models import (
     AutonomyMode,
@@ -52,7 +54,6 @@ from specdistill.sessions.store import SessionStore
 
 #: Sessions whose queue is closed: their pending edits can no longer be resolved.
 CLOSED = frozenset({SessionStatus.ROLLED_BACK, SessionStatus.FAILED})
-GATE_MODES = ("sequential", "mean")
 PENDING = "pending_review"
 
 
@@ -310,7 +311,7 @@ def approve(
     home: str | os.PathLike[str] | SpecHome,
     raw_id: str,
     *,
-    gate_mode: str = "sequential",
+    gate_mode: GateMode | str = GateMode.sequential,
     benchmark: str | os.PathLike[str] | None = None,
     allow_dirty: bool = False,
     gate: EditGate | None = None,
@@ -329,18 +330,16 @@ def approve(
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
     store = _store(spec_home)
     store.check_index()  # a broken index must stop us before the commit, not after
-    if gate is None and gate_mode not in GATE_MODES:
+    if gate is None and parse_gate_mode(gate_mode) is GateMode.off:
         raise InvalidInput(
-            f"approve needs a gate (sequential or mean), got {gate_mode!r}",
+            f"approve needs a gate (sequential or mean), got {str(gate_mode)!r}",
             hint="approval means 'try it through the gate'; to force an edit, use "
             "'specdistill apply' with a plan of that edit",
         )
     item = check_approvable(spec_home, raw_id)
     with ExitStack() as stack:
         if gate is None:
-            from specdistill.gate.settings import gate_from_config
-
-            built = gate_from_config(spec_home, mode=gate_mode, benchmark=benchmark)
+            built = open_gate(spec_home, mode=gate_mode, benchmark=benchmark)
             if built.cache is not None:
                 stack.callback(built.cache.close)
             gate = built

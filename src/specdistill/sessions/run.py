@@ -49,17 +49,20 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from specdistill.apply import require_spec_home
 from specdistill.checkpoint.run import CheckpointRun, Notify, checkpointed_run, new_session_id
 from specdistill.context import ApplyContext
 from specdistill.errors import InvalidInput, SpecdistillError
 from specdistill.evaluation.runner import TaskResult, score_spec
+from specdistill.evaluation.settings import benchmark_path
 from specdistill.evaluation.summary import to_snapshot
 from specdistill.execute import INTERRUPTED_REASON, execute_edits
 from specdistill.fsio import atomic_write_bytes
+from specdistill.gate.config import GateMode
 from specdistill.gate.driver import BenchmarkGate, GateVerdict
+from specdistill.gate.settings import open_gate, parse_gate_mode
 from specdistill.home import SpecHome
 from specdistill.models import (
     AutonomyMode,
@@ -75,9 +78,6 @@ from specdistill.sessions.lifecycle import can_transition, transition
 from specdistill.sessions.store import PLAN_FILE, SessionStore
 
 logger = logging.getLogger(__name__)
-
-GateMode = Literal["sequential", "mean", "off"]
-GATE_MODES: tuple[str, ...] = ("sequential", "mean", "off")
 
 #: Called as (what is running, runs done, runs expected): "baseline", "gating <edit id>"
 #: (expected = the gate's budget; it usually stops well before), "after".
@@ -106,23 +106,17 @@ class SessionEvaluation:
     def from_config(
         cls,
         home: SpecHome,
-        gate_mode: str = "sequential",
+        gate_mode: GateMode | str = GateMode.sequential,
         benchmark: str | os.PathLike[str] | None = None,
     ) -> SessionEvaluation:
         """Read ``[specdistill.student|gate|runner|benchmark]`` and load the benchmark."""
-        from specdistill.evaluation.settings import benchmark_path
-        from specdistill.gate.settings import gate_from_config
-
-        if gate_mode not in GATE_MODES:
-            raise InvalidInput(
-                f"gate mode {gate_mode!r} is unknown (use one of: {', '.join(GATE_MODES)})"
-            )
+        mode = parse_gate_mode(gate_mode)
+        gated = mode is not GateMode.off
         # With the gate off the config still describes the student and benchmark that the
         # snapshots use; mode "sequential" only fills the unused gate settings.
-        mode = "sequential" if gate_mode == "off" else gate_mode
-        gate = gate_from_config(home, mode=mode, benchmark=benchmark)
+        gate = open_gate(home, mode=mode if gated else GateMode.sequential, benchmark=benchmark)
         path = Path(benchmark) if benchmark else benchmark_path(home)
-        return cls(gate, gated=gate_mode != "off", benchmark_path=path.absolute())
+        return cls(gate, gated=gated, benchmark_path=path.absolute())
 
     def snapshot(
         self, home: SpecHome, label: str, progress: Progress | None = None
@@ -187,7 +181,7 @@ def run_session(
     plan: LearningPlan,
     *,
     mode: AutonomyMode | str = AutonomyMode.TIERED,
-    gate_mode: GateMode | str = "sequential",
+    gate_mode: GateMode | str = GateMode.sequential,
     benchmark: str | os.PathLike[str] | None = None,
     allow_dirty: bool = False,
     trigger: TriggerKind = TriggerKind.ON_DEMAND,
@@ -215,8 +209,9 @@ def run_session(
     sid = session_id or new_session_id()
     if store.session_dir(sid).exists():
         raise InvalidInput(f"session {sid} already exists in {spec_home.root}")
-    evaluation = SessionEvaluation.from_config(spec_home, str(gate_mode), benchmark)
-    metadata: dict[str, Any] = {"command": "run", "gate": str(gate_mode)}
+    gate = parse_gate_mode(gate_mode)
+    evaluation = SessionEvaluation.from_config(spec_home, gate, benchmark)
+    metadata: dict[str, Any] = {"command": "run", "gate": gate.value}
     metadata["benchmark"] = str(evaluation.benchmark_path)
     if plan.session_id and plan.session_id != sid:
         metadata["plan_session_id"] = plan.session_id

@@ -53,6 +53,8 @@ from specdistill.checkpoint.run import CheckpointRun, Notify, checkpointed_run, 
 from specdistill.errors import EndpointError, InvalidInput
 from specdistill.evaluation.settings import config_section
 from specdistill.fsio import atomic_write_bytes
+from specdistill.gate.config import GateMode
+from specdistill.gate.settings import parse_gate_mode
 from specdistill.home import SpecHome
 from specdistill.models import (
     AutonomyMode,
@@ -65,7 +67,6 @@ from specdistill.models import (
     TriggerKind,
 )
 from specdistill.sessions.run import (
-    GateMode,
     Progress,
     SessionEvaluation,
     advance,
@@ -283,7 +284,7 @@ def teach_session(
     traces: str | os.PathLike[str] | None = None,
     rounds: int | None = None,
     mode: AutonomyMode | str = AutonomyMode.TIERED,
-    gate_mode: GateMode | str = "sequential",
+    gate_mode: GateMode | str = GateMode.sequential,
     benchmark: str | os.PathLike[str] | None = None,
     allow_dirty: bool = False,
     trigger: TriggerKind = TriggerKind.ON_DEMAND,
@@ -320,8 +321,9 @@ def teach_session(
     sid = session_id or new_session_id()
     if store.session_dir(sid).exists():
         raise InvalidInput(f"session {sid} already exists in {spec_home.root}")
-    evaluation = SessionEvaluation.from_config(spec_home, str(gate_mode), benchmark)
-    meta: dict[str, Any] = {"command": "run", "gate": str(gate_mode), **(metadata or {})}
+    gate = parse_gate_mode(gate_mode)
+    evaluation = SessionEvaluation.from_config(spec_home, gate, benchmark)
+    meta: dict[str, Any] = {"command": "run", "gate": gate.value, **(metadata or {})}
     meta |= {"benchmark": str(evaluation.benchmark_path), "traces": str(trace_file.absolute())}
     if rounds is not None:
         meta["rounds"] = rounds
