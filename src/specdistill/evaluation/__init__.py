@@ -1,12 +1,13 @@
 """Evaluation: score a spec on a benchmark by running the real student built from it.
 
 Pipeline: :func:`load_benchmark` (JSONL tasks) → :func:`student_spec` (what the student
-reads for each task) → a :class:`Student` (openai, command, python) → scorers by name →
+reads for each task) → a :class:`Student` (openai, command, python) → scorers by name
+(the types they share, :class:`Task` and :class:`Scorer` among them, in :mod:`.scoring`) →
 :func:`score_spec` (concurrent, retried, cached) → :func:`summarize` /
 :func:`to_snapshot`. The gate's statistics live in :mod:`specdistill.gate`.
 """
 
-from specdistill.evaluation.benchmark import Benchmark, Task, load_benchmark, parse_benchmark
+from specdistill.evaluation.benchmark import Benchmark, load_benchmark, parse_benchmark
 from specdistill.evaluation.cache import (
     CacheKey,
     CacheStats,
@@ -25,7 +26,7 @@ from specdistill.evaluation.errors import (
     NothingScored,
     TaskRunError,
 )
-from specdistill.evaluation.judge import Judge, JudgeVerdict, parse_verdict
+from specdistill.evaluation.judge import Judge, parse_verdict
 from specdistill.evaluation.runner import (
     ProgressCallback,
     RetryPolicy,
@@ -33,13 +34,8 @@ from specdistill.evaluation.runner import (
     TaskResult,
     score_spec,
 )
-from specdistill.evaluation.scorers import (
-    ScoreInput,
-    Scorer,
-    ScorerRegistry,
-    default_registry,
-    normalize_text,
-)
+from specdistill.evaluation.scorers import ScorerRegistry, default_registry, normalize_text
+from specdistill.evaluation.scoring import JudgeVerdict, ScoreInput, Scorer, Task
 from specdistill.evaluation.settings import (
     RunnerSettings,
     benchmark_path,

@@ -34,61 +34,33 @@ change to any field of any task gives a new one.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    JsonValue,
-    StrictStr,
-    ValidationError,
-)
+from pydantic import ValidationError
 
 from specdistill.evaluation.errors import BenchmarkError
 from specdistill.evaluation.hashing import sha256_hex
-from specdistill.home import check_name, check_text_key
-from specdistill.payloads import checked, describe_validation_error
+from specdistill.evaluation.scorers import ScorerRegistry, default_registry
+from specdistill.evaluation.scoring import Task
+from specdistill.jsonl import json_objects, line_problem, read_text
+from specdistill.payloads import describe_validation_error
 
-#: A line longer than this is refused before it is parsed.
-MAX_LINE_BYTES = 4 * 1024 * 1024
+__all__ = [
+    "Benchmark",
+    "Task",
+    "load_benchmark",
+    "parse_benchmark",
+]
 
-
-TaskId = Annotated[StrictStr, checked(check_text_key, "task id")]
-ClusterName = Annotated[StrictStr, checked(check_text_key, "cluster")]
-QueryClassName = Annotated[StrictStr, checked(check_text_key, "query class")]
-AgentName = Annotated[StrictStr, checked(check_name, "agent name")]
-
-
-class Task(BaseModel):
-    """One benchmark task. Frozen: a task is content, identified by :meth:`content_hash`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: TaskId
-    input: StrictStr
-    cluster: ClusterName
-    reference: JsonValue
-    scorer: Annotated[StrictStr, Field(min_length=1, max_length=100)]
-    scorer_options: dict[str, JsonValue] = Field(default_factory=dict)
-    query_class: QueryClassName | None = None
-    agent: AgentName | None = None
-    metadata: dict[str, JsonValue] = Field(default_factory=dict)
-
-    def as_json(self) -> dict[str, Any]:
-        """The task as plain JSON data (every field, defaults included)."""
-        return self.model_dump(mode="json")
-
-    def content_hash(self) -> str:
-        """sha256 of the task's canonical JSON: any change to any field changes it."""
-        return sha256_hex(self.as_json())
+#: Shown when the benchmark file is missing: where the path comes from.
+MISSING_HINT = (
+    "pass --benchmark FILE, or set [specdistill.benchmark] path in config.toml "
+    "(default: <home>/benchmark.jsonl)"
+)
 
 
 @dataclass(frozen=True)
@@ -130,68 +102,35 @@ class Benchmark:
         return iter(self.tasks)
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
-def _line_problem(label: str, number: int, field: str | None, reason: str) -> str:
-    where = f"{label} line {number}"
-    return f"{where}: field {field!r}: {reason}" if field else f"{where}: {reason}"
-
-
-def parse_benchmark(text: str, *, label: str = "tasks.jsonl", registry: Any = None) -> Benchmark:
+def parse_benchmark(
+    text: str, *, label: str = "tasks.jsonl", registry: ScorerRegistry | None = None
+) -> Benchmark:
     """Parse JSONL ``text`` into a Benchmark; raise BenchmarkError listing every bad line.
 
     ``registry`` is the :class:`~specdistill.evaluation.scorers.ScorerRegistry` that
     names and options are checked against (default: the built-in scorers), so an unknown
     scorer, a bad option or a regex that does not compile fails here, not mid-run.
     """
-    from specdistill.evaluation.scorers import default_registry
-
     scorers = registry if registry is not None else default_registry()
     problems: list[str] = []
     tasks: list[Task] = []
     first_line: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        if len(line.encode("utf-8", "surrogatepass")) > MAX_LINE_BYTES:
-            problems.append(_line_problem(label, number, None, f"longer than {MAX_LINE_BYTES} B"))
-            continue
-        try:
-            data = json.loads(line, parse_constant=_refuse_constant, parse_float=_finite_float)
-        except json.JSONDecodeError as exc:
-            problems.append(_line_problem(label, number, None, f"not JSON ({exc.msg})"))
-            continue
-        except ValueError as exc:
-            problems.append(_line_problem(label, number, None, f"not JSON ({exc})"))
-            continue
-        if not isinstance(data, dict):
-            kind = type(data).__name__
-            problems.append(_line_problem(label, number, None, f"not a JSON object ({kind})"))
-            continue
+    for number, data in json_objects(text, label=label, problems=problems):
         try:
             task = Task.model_validate(data)
         except ValidationError as exc:
             field, reason = describe_validation_error(exc, prefix="")
             reason = reason.removeprefix("Value error, ")
-            problems.append(_line_problem(label, number, field.lstrip(".") or None, reason))
+            problems.append(line_problem(label, number, reason, field=field.lstrip(".") or None))
             continue
         problem = scorers.check_task(task)
         if problem is not None:
             field, reason = problem
-            problems.append(_line_problem(label, number, field, reason))
+            problems.append(line_problem(label, number, reason, field=field))
             continue
         if task.id in first_line:
             reason = f"duplicate task id {task.id!r} (first on line {first_line[task.id]})"
-            problems.append(_line_problem(label, number, "id", reason))
+            problems.append(line_problem(label, number, reason, field="id"))
             continue
         first_line[task.id] = number
         tasks.append(task)
@@ -202,20 +141,15 @@ def parse_benchmark(text: str, *, label: str = "tasks.jsonl", registry: Any = No
     return Benchmark(tasks=tuple(tasks), source=label)
 
 
-def load_benchmark(path: str | os.PathLike[str], *, registry: Any = None) -> Benchmark:
-    """Read and parse a JSONL benchmark file; errors name the file and the line."""
+def load_benchmark(
+    path: str | os.PathLike[str], *, registry: ScorerRegistry | None = None
+) -> Benchmark:
+    """Read and parse a JSONL benchmark file; errors name the file and the line.
+
+    Only a regular file of at most :data:`specdistill.jsonl.MAX_FILE_BYTES` is read.
+    """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        missing = BenchmarkError([f"{path}: no such benchmark file"], path=path)
-        missing.hint = (
-            "pass --benchmark FILE, or set [specdistill.benchmark] path in config.toml "
-            "(default: <home>/benchmark.jsonl)"
-        )
-        raise missing from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BenchmarkError([f"{path}: cannot read ({exc})"], path=path) from None
+    text = read_text(path, what="benchmark file", error=BenchmarkError, missing_hint=MISSING_HINT)
     try:
         return parse_benchmark(text, label=path.name, registry=registry)
     except BenchmarkError as exc:

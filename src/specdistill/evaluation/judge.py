@@ -20,12 +20,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from specdistill.evaluation.endpoint import ChatEndpoint, message_text
 from specdistill.evaluation.errors import TaskRunError
-from specdistill.evaluation.scorers import BadTask, ScoreInput, Scorer
+from specdistill.evaluation.scoring import BadTask, JudgeVerdict, ScoreInput, Scorer
 
 MAX_RUBRIC = 16 * 1024
 
@@ -34,12 +33,6 @@ You grade an assistant's answer against a rubric and a reference answer.
 Reply with ONLY a JSON object, no prose and no code fence:
 {"score": <a number from 0 to 1>, "reason": "<one sentence>"}
 1 means the answer fully meets the rubric; 0 means it does not meet it at all."""
-
-
-@dataclass(frozen=True)
-class JudgeVerdict:
-    score: float
-    reason: str = ""
 
 
 def parse_verdict(text: str) -> JudgeVerdict:
@@ -83,7 +76,7 @@ def build_judge_request(
 
 
 class Judge:
-    """A judge model behind an OpenAI-compatible endpoint."""
+    """A judge model behind an OpenAI-compatible endpoint (a :class:`.scoring.Grader`)."""
 
     def __init__(self, endpoint: ChatEndpoint, model: str, *, max_tokens: int = 256) -> None:
         self.endpoint = endpoint
@@ -138,4 +131,5 @@ async def _score(inp: ScoreInput) -> float:
     return verdict.score
 
 
+#: The ``judge`` scorer: grades through the :class:`Judge` the runner passes in.
 JUDGE_SCORER = Scorer("judge", _score, _check, frozenset({"rubric"}), needs_judge=True)

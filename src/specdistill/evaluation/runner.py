@@ -23,15 +23,16 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 from specdistill.errors import SpecdistillError
-from specdistill.evaluation.benchmark import Benchmark, Task
+from specdistill.evaluation.benchmark import Benchmark
 from specdistill.evaluation.cache import CacheKey, ResultCache
 from specdistill.evaluation.errors import BenchmarkError, EvaluationConfigError, TaskRunError
 from specdistill.evaluation.hashing import sha256_hex
 from specdistill.evaluation.judge import Judge
 from specdistill.evaluation.scorers import SCORERS_VERSION, ScorerRegistry, default_registry
+from specdistill.evaluation.scoring import Task
 from specdistill.evaluation.spec_view import SpecFiles, StudentSpec
 from specdistill.evaluation.students import Student
 from specdistill.home import SPEC_PATHS, SpecHome
@@ -54,8 +55,17 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+class _ResultIdentity(TypedDict):
+    """The fields of a TaskResult that say which run it is (shared by every outcome)."""
+
+    task_id: str
+    cluster: str
+    repeat: int
+    fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -210,7 +220,7 @@ class Runner:
         self, task: Task, repeat: int, view: StudentSpec, fingerprint: str
     ) -> TaskResult:
         key = CacheKey(task.id, task.content_hash(), fingerprint, self.runner_hash(task), repeat)
-        base = {
+        base: _ResultIdentity = {
             "task_id": task.id,
             "cluster": task.cluster,
             "repeat": repeat,

@@ -49,50 +49,17 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 from specdistill.evaluation.errors import TaskRunError
-
-if TYPE_CHECKING:
-    from specdistill.evaluation.benchmark import Task
-    from specdistill.evaluation.judge import Judge
+from specdistill.evaluation.judge import JUDGE_SCORER
+from specdistill.evaluation.scoring import BadTask, Grader, ScoreInput, Scorer, Task
 
 MAX_PATTERN = 1000
 MAX_REGEX_INPUT = 100_000
 #: Bump when a scorer's behaviour changes, so cached scores stop matching.
 SCORERS_VERSION = 1
-
-
-class BadTask(ValueError):
-    """A task's reference or options do not suit its scorer; ``field`` names which."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        super().__init__(reason)
-
-
-@dataclass(frozen=True)
-class ScoreInput:
-    """What a scorer sees."""
-
-    answer: str
-    reference: Any
-    options: Mapping[str, Any]
-    task_input: str = ""
-    judge: Judge | None = None
-
-
-@dataclass(frozen=True)
-class Scorer:
-    """A named scorer: its allowed options, a load-time check, and the scoring function."""
-
-    name: str
-    score: Callable[[ScoreInput], float | Awaitable[float]]
-    check: Callable[[Any, Mapping[str, Any]], None] = lambda reference, options: None
-    options: frozenset[str] = field(default_factory=frozenset)
-    needs_judge: bool = False
 
 
 # --- load-time checks ---------------------------------------------------------------
@@ -296,7 +263,7 @@ class ScorerRegistry:
     def needs_judge(self, task: Task) -> bool:
         return self.get(task.scorer).needs_judge
 
-    async def score(self, task: Task, answer: str, *, judge: Judge | None = None) -> float:
+    async def score(self, task: Task, answer: str, *, judge: Grader | None = None) -> float:
         """Score ``answer`` for ``task``; the result is checked to be in [0, 1]."""
         scorer = self.get(task.scorer)
         inp = ScoreInput(answer, task.reference, task.scorer_options, task.input, judge)
@@ -320,6 +287,4 @@ BUILTIN_SCORERS = (
 
 def default_registry() -> ScorerRegistry:
     """A new registry holding the built-in scorers, the LLM judge included."""
-    from specdistill.evaluation.judge import JUDGE_SCORER
-
     return ScorerRegistry((*BUILTIN_SCORERS, JUDGE_SCORER))

@@ -53,9 +53,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from specdistill.evaluation.benchmark import Task
 from specdistill.evaluation.endpoint import ChatEndpoint, message_text
 from specdistill.evaluation.errors import EvaluationConfigError, TaskRunError
+from specdistill.evaluation.scoring import Task
 from specdistill.evaluation.spec_view import StudentSpec
 
 #: Spec params the openai student sends; every other param is ignored.
@@ -257,7 +257,8 @@ def import_function(reference: str) -> Callable[..., Any]:
         ) from None
     if not callable(target):
         raise EvaluationConfigError(f"python student: {reference!r} is not callable")
-    return target
+    function: Callable[..., Any] = target
+    return function
 
 
 class PythonStudent:

@@ -25,11 +25,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from specdistill.evaluation.benchmark import Benchmark, Task
+from specdistill.evaluation.benchmark import Benchmark
 from specdistill.evaluation.cache import ResultCache
 from specdistill.evaluation.judge import Judge
 from specdistill.evaluation.runner import Runner, TaskResult
 from specdistill.evaluation.scorers import ScorerRegistry
+from specdistill.evaluation.scoring import Task
 from specdistill.evaluation.spec_view import SpecFiles
 from specdistill.evaluation.students import Student
 from specdistill.home import SpecHome

@@ -21,7 +21,7 @@ OpenJarvis's ``TraceStore``'s (extra columns are ignored, column order does not 
     );
 
 Without a ``query_class`` column, the class is ``metadata.query_class`` when present.
-Steps whose ``step_type`` is ``'tool_call'`` become :class:`~.traces.ToolCall` objects:
+Steps whose ``step_type`` is ``'tool_call'`` become :class:`~.trace_model.ToolCall` objects:
 the name is the step input's ``tool``, ``name`` or ``tool_name`` (else ``"unknown"``),
 the arguments its ``arguments`` or ``args``, the result the step's output.
 
@@ -42,7 +42,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from specdistill.teacher.errors import TraceError
-from specdistill.teacher.traces import ToolCall, Trace, row_problem
+from specdistill.teacher.trace_model import ToolCall, Trace, row_problem
 
 TABLE = "traces"
 STEPS_TABLE = "trace_steps"

@@ -42,90 +42,31 @@ diagnosis needs at least one failing trace. Each shortfall is one clear message.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    JsonValue,
-    StrictStr,
-    ValidationError,
-)
+from pydantic import ValidationError
 
-from specdistill.evaluation.benchmark import AgentName, QueryClassName, TaskId
-from specdistill.payloads import describe_validation_error
+from specdistill.jsonl import json_objects, line_problem, read_head, read_text
 from specdistill.teacher.errors import NotReady, TraceError
+from specdistill.teacher.trace_model import ToolCall, Trace, row_problem
+from specdistill.teacher.tracedb import read_traces_db
 
-#: A line longer than this is refused before it is parsed.
-MAX_LINE_BYTES = 4 * 1024 * 1024
+__all__ = [
+    "SQLITE_MAGIC",
+    "ClassCounts",
+    "Readiness",
+    "ToolCall",
+    "Trace",
+    "TraceThresholds",
+    "check_readiness",
+    "load_traces",
+    "parse_traces_jsonl",
+]
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-def _not_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("must be a number in [0, 1], not a boolean")
-    return value
-
-
-#: A rating: a finite number in [0, 1].
-Feedback = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-
-
-class ToolCall(BaseModel):
-    """One tool call the agent made while answering."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: Annotated[StrictStr, Field(min_length=1, max_length=200)]
-    arguments: JsonValue = None
-    result: JsonValue = None
-
-
-class Trace(BaseModel):
-    """One interaction: query, answer, rating and context (see the module docstring)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: TaskId
-    query: StrictStr
-    answer: StrictStr = ""
-    feedback: Annotated[Feedback | None, BeforeValidator(_not_bool)] = None
-    query_class: QueryClassName | None = None
-    agent: AgentName | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    tool_calls: list[ToolCall] = Field(default_factory=list)
-    metadata: dict[str, JsonValue] = Field(default_factory=dict)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is out of range")
-    return value
-
-
-def row_problem(label: str, where: str, exc: ValidationError) -> str:
-    """One line for a trace that failed validation: ``<label> <where>: field 'x': reason``."""
-    field_name, reason = describe_validation_error(exc, prefix="")
-    field_name = field_name.lstrip(".")
-    reason = reason.removeprefix("Value error, ")
-    if field_name:
-        return f"{label} {where}: field {field_name!r}: {reason}"
-    return f"{label} {where}: {reason}"
 
 
 def parse_traces_jsonl(text: str, *, label: str = "traces.jsonl") -> list[Trace]:
@@ -133,34 +74,15 @@ def parse_traces_jsonl(text: str, *, label: str = "traces.jsonl") -> list[Trace]
     problems: list[str] = []
     traces: list[Trace] = []
     first_line: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"line {number}"
-        if len(line.encode("utf-8", "surrogatepass")) > MAX_LINE_BYTES:
-            problems.append(f"{label} {where}: longer than {MAX_LINE_BYTES} B")
-            continue
-        try:
-            data = json.loads(line, parse_constant=_refuse_constant, parse_float=_finite_float)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{label} {where}: not JSON ({exc.msg})")
-            continue
-        except ValueError as exc:
-            problems.append(f"{label} {where}: not JSON ({exc})")
-            continue
-        if not isinstance(data, dict):
-            problems.append(f"{label} {where}: not a JSON object ({type(data).__name__})")
-            continue
+    for number, data in json_objects(text, label=label, problems=problems):
         try:
             trace = Trace.model_validate(data)
         except ValidationError as exc:
-            problems.append(row_problem(label, where, exc))
+            problems.append(row_problem(label, f"line {number}", exc))
             continue
         if trace.id in first_line:
-            problems.append(
-                f"{label} {where}: field 'id': duplicate trace id {trace.id!r} "
-                f"(first on line {first_line[trace.id]})"
-            )
+            reason = f"duplicate trace id {trace.id!r} (first on line {first_line[trace.id]})"
+            problems.append(line_problem(label, number, reason, field="id"))
             continue
         first_line[trace.id] = number
         traces.append(trace)
@@ -170,23 +92,16 @@ def parse_traces_jsonl(text: str, *, label: str = "traces.jsonl") -> list[Trace]
 
 
 def load_traces(path: str | os.PathLike[str]) -> list[Trace]:
-    """Read traces from a JSONL file or an OpenJarvis SQLite ``traces.db``."""
-    path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(len(SQLITE_MAGIC))
-    except FileNotFoundError:
-        raise TraceError([f"{path}: no such traces file"], path=path) from None
-    except OSError as exc:
-        raise TraceError([f"{path}: cannot read ({exc})"], path=path) from None
-    if head == SQLITE_MAGIC:
-        from specdistill.teacher.tracedb import read_traces_db
+    """Read traces from a JSONL file or an OpenJarvis SQLite ``traces.db``.
 
+    Only a regular file is read; a JSONL file of at most
+    :data:`specdistill.jsonl.MAX_FILE_BYTES`.
+    """
+    path = Path(path)
+    head = read_head(path, len(SQLITE_MAGIC), what="traces file", error=TraceError)
+    if head == SQLITE_MAGIC:
         return read_traces_db(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TraceError([f"{path}: cannot read ({exc})"], path=path) from None
+    text = read_text(path, what="traces file", error=TraceError)
     try:
         return parse_traces_jsonl(text, label=path.name)
     except TraceError as exc:
