@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 
 from specdistill.errors import UnsafePath
+from specdistill.fsio import atomic_write_bytes
 
 #: A name that may become a path component or a TOML table name.
 #: Deliberately narrow: ASCII letters, digits, '.', '_' and '-', starting with
@@ -173,8 +174,6 @@ def init_home(root: str | os.PathLike[str], *, overwrite: bool = False) -> list[
 
     Existing files are left alone unless ``overwrite`` is true.
     """
-    from specdistill.fsio import atomic_write_bytes
-
     home = SpecHome(root)
     home.root.mkdir(parents=True, exist_ok=True)
     files = {

@@ -46,14 +46,17 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from specdistill.evaluation.benchmark import Benchmark, Task, parse_benchmark
+from specdistill.evaluation.benchmark import Benchmark, parse_benchmark
 from specdistill.evaluation.scorers import normalize_text
+from specdistill.evaluation.scoring import Task
+from specdistill.evaluation.settings import benchmark_path, judge_from_config
 from specdistill.fsio import atomic_write_bytes
 from specdistill.home import SpecHome
 from specdistill.teacher.client import InvalidReply, TeacherClient
 from specdistill.teacher.errors import BudgetExceeded, NotReady, TeacherReplyError
 from specdistill.teacher.prompts import render
 from specdistill.teacher.records import Dropped
+from specdistill.teacher.settings import share_policy, teacher_settings, trace_thresholds
 from specdistill.teacher.share import SharePolicy
 from specdistill.teacher.traces import (
     Readiness,
@@ -72,10 +75,6 @@ JUDGE_RUBRIC = (
 _NUMBER_ONLY = re.compile(
     r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+]?\.\d+(?:[eE][-+]?\d+)?"
 )
-
-
-class _Skip(Exception):
-    pass
 
 
 def choose_scorer(reference: str, *, judge_available: bool) -> tuple[str, Any, dict[str, Any]]:
@@ -225,7 +224,8 @@ class TeacherReferences:
 def _check_references(data: Any) -> list[Any]:
     if not isinstance(data, dict) or not isinstance(data.get("references"), list):
         raise InvalidReply("expected an object with a 'references' array")
-    return data["references"]
+    references: list[Any] = data["references"]
+    return references
 
 
 async def teacher_references(
@@ -274,12 +274,12 @@ async def teacher_references(
             notes.append(f"batch {number}: kept the traces' answers ({exc.message})")
             continue
         for entry in reply:
-            alias = entry.get("id") if isinstance(entry, dict) else None
+            entry_id = entry.get("id") if isinstance(entry, dict) else None
             text = entry.get("reference") if isinstance(entry, dict) else None
-            if alias not in aliases or not isinstance(text, str) or not text.strip():
+            if entry_id not in aliases or not isinstance(text, str) or not text.strip():
                 notes.append(f"batch {number}: ignored an entry with unknown id or no text")
                 continue
-            found[aliases[alias]] = text.strip()
+            found[aliases[entry_id]] = text.strip()
     return TeacherReferences(found, notes)
 
 
@@ -306,9 +306,6 @@ def build_benchmark_file(
     ``out`` defaults to the home's benchmark path (``[specdistill.benchmark] path``). The
     judge scorer is used for free-form answers only when ``[specdistill.judge]`` is set.
     """
-    from specdistill.evaluation.settings import benchmark_path, judge_from_config
-    from specdistill.teacher.settings import share_policy, teacher_settings, trace_thresholds
-
     spec_home = SpecHome(home)
     traces = load_traces(traces_path)
     thresholds = trace_thresholds(spec_home)
