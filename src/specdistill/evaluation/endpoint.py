@@ -162,6 +162,8 @@ class ChatEndpoint:
             )
         try:
             data = response.json()
+            if not isinstance(data, dict):
+                raise TypeError("body is not an object")
             if not isinstance(data["choices"][0]["message"], dict):
                 raise TypeError("message is not an object")
         except (ValueError, KeyError, IndexError, TypeError) as exc:

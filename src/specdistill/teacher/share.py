@@ -212,7 +212,7 @@ def spec_context(
     routing: Any = files.config
     for key in ("learning", "routing", "policy_map"):
         routing = routing.get(key, {}) if isinstance(routing, dict) else {}
-    agents = []
+    agents: list[dict[str, Any]] = []
     for name in files.declared_agents():
         try:
             view = files.view(query_class=None, agent=name)
