@@ -14,6 +14,7 @@ from specdistill.evaluation import (
     ChatEndpoint,
     EvaluationConfigError,
     Judge,
+    JudgeVerdict,
     OpenAIStudent,
     RetryPolicy,
     Scorer,
@@ -127,10 +128,10 @@ def judge_and_student(body: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize(
-    ("reply", "message"),
+    ("reply", "expected"),
     [
-        ('{"score": 0.5, "reason": "half"}', None),
-        ('{"score": 1}', None),
+        ('{"score": 0.5, "reason": "half"}', JudgeVerdict(0.5, "half")),
+        ('{"score": 1}', JudgeVerdict(1.0, "")),
         ("The score is 0.8", "not JSON"),
         ('```json\n{"score": 0.8}\n```', "not JSON"),
         ('{"score": "0.8"}', "needs a 'score'"),
@@ -141,11 +142,12 @@ def judge_and_student(body: dict[str, Any]) -> str:
     ],
     ids=["ok", "int-ok", "prose", "fenced", "string", "bool", "negative", "no-score", "list"],
 )
-def test_parse_verdict(reply: str, message: str | None) -> None:
-    if message is None:
-        assert 0 <= parse_verdict(reply).score <= 1
+def test_parse_verdict(reply: str, expected: JudgeVerdict | str) -> None:
+    if isinstance(expected, JudgeVerdict):
+        verdict = parse_verdict(reply)
+        assert verdict == expected and type(verdict.score) is float
     else:
-        with pytest.raises(TaskRunError, match=message) as info:
+        with pytest.raises(TaskRunError, match=expected) as info:
             parse_verdict(reply)
         assert not info.value.retryable
 
