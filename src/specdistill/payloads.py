@@ -1,14 +1,24 @@
-"""The typed payload of each op: what a teacher must send, checked before any write.
+"""The edit vocabulary: each op's typed payload and its declaration, one row per op.
 
-Unknown keys are refused, types are strict (``"1"`` is not an int), names that
-become paths must be plain names, and sizes are bounded so a hostile payload
-cannot make us write a gigabyte.
+A payload is what a teacher must send for an op, checked before any write. Unknown
+keys are refused, types are strict (``"1"`` is not an int), names that become paths
+must be plain names, and sizes are bounded so a hostile payload cannot make us write
+a gigabyte.
+
+:data:`DECLARATIONS` holds one :class:`OpDeclaration` per :class:`EditOp`: its payload
+model, pillar, default tier, applier and the part of the spec it edits. Every table
+keyed by op is derived from it (:data:`PAYLOAD_MODELS` here,
+:data:`specdistill.tiers.DEFAULT_TIERS` and :data:`~specdistill.tiers.PILLARS`, the
+built-in appliers of :func:`specdistill.appliers.registry.builtin_appliers`, the
+teacher's op sets); docs/architecture.md ("Adding an op") is the recipe.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -30,25 +40,14 @@ from pydantic_core import PydanticCustomError
 
 from specdistill.errors import InvalidEdit, UnsafePath
 from specdistill.home import NAME_PATTERN, check_name, check_text_key
-from specdistill.models import Edit, EditOp
+from specdistill.models import Edit, EditOp, EditPillar, EditRiskTier
+from specdistill.validation import checked, describe_validation_error
 
 #: Upper bounds on teacher-supplied text (characters).
 MAX_PROMPT_CHARS = 256 * 1024
 MAX_SHORT_TEXT_CHARS = 16 * 1024
 MAX_EXEMPLARS = 200
 MAX_ARRAY_ITEMS = 256
-
-
-def checked(check: Callable[[str, str], str], kind: str) -> AfterValidator:
-    """A pydantic validator running one of home.py's name checks (UnsafePath → ValueError)."""
-
-    def run(value: str) -> str:
-        try:
-            return check(value, kind)
-        except UnsafePath as exc:
-            raise ValueError(exc.message) from None
-
-    return AfterValidator(run)
 
 
 def _finite(value: float) -> float:
@@ -169,37 +168,168 @@ class LoraFinetune(Payload):
     data_source: ShortText
 
 
-PAYLOAD_MODELS: dict[EditOp, type[Payload]] = {
-    EditOp.SET_MODEL_FOR_QUERY_CLASS: SetModelForQueryClass,
-    EditOp.SET_MODEL_PARAM: SetModelParam,
-    EditOp.PATCH_SYSTEM_PROMPT: PatchSystemPrompt,
-    EditOp.REPLACE_SYSTEM_PROMPT: ReplaceSystemPrompt,
-    EditOp.SET_AGENT_CLASS: SetAgentClass,
-    EditOp.SET_AGENT_PARAM: SetAgentParam,
-    EditOp.EDIT_FEW_SHOT_EXEMPLARS: EditFewShotExemplars,
-    EditOp.ADD_TOOL_TO_AGENT: AddToolToAgent,
-    EditOp.REMOVE_TOOL_FROM_AGENT: RemoveToolFromAgent,
-    EditOp.EDIT_TOOL_DESCRIPTION: EditToolDescription,
-    EditOp.LORA_FINETUNE: LoraFinetune,
-}
+class SpecArea(StrEnum):
+    """The part of the spec home an op writes."""
+
+    CONFIG = "config"  # config.toml
+    SYSTEM_PROMPT = "system_prompt"  # agents/<agent>/system_prompt.md
+    FEW_SHOT = "few_shot"  # agents/<agent>/few_shot.json
+    TOOL_CATALOG = "tool_catalog"  # tools/descriptions.toml
 
 
-def describe_validation_error(exc: ValidationError, *, prefix: str = "payload") -> tuple[str, str]:
-    """The first error of a pydantic ValidationError as (field, reason), for one-line messages."""
-    first = exc.errors(include_url=False)[0]
-    loc = ".".join(str(part) for part in first["loc"])
-    field = f"{prefix}.{loc}" if loc else prefix
-    reason = first["msg"]
-    if first["type"] == "extra_forbidden":
-        reason = "unknown key"
-    elif first["type"] == "missing":
-        reason = "required key is missing"
-    value = first.get("input")
-    if first["type"] not in ("missing", "extra_forbidden") and not isinstance(value, dict):
-        shown = repr(value)
-        reason += f" (got {shown[:60] + '…' if len(shown) > 60 else shown})"
-    extra = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return field, reason + extra
+class AgentRef(StrEnum):
+    """How an op's edit names the agent it is about."""
+
+    NONE = "none"  # no agent
+    PAYLOAD = "payload"  # payload.agent, required
+    PAYLOAD_OR_TARGET = "payload_or_target"  # payload.agent, else the target (resolve_agent)
+
+
+@dataclass(frozen=True)
+class OpDeclaration:
+    """Everything specdistill knows about one op, declared once.
+
+    ``applier`` names the built-in applier as ``"module:Class"``, the way a plug-in's
+    entry point does, so this table sits below the appliers that implement it.
+    """
+
+    op: EditOp
+    payload: type[Payload]
+    pillar: EditPillar
+    default_tier: EditRiskTier
+    applier: str
+    area: SpecArea
+    agent: AgentRef = AgentRef.NONE
+
+
+#: The edit vocabulary: one declaration per op, in EditOp order.
+DECLARATIONS: tuple[OpDeclaration, ...] = (
+    OpDeclaration(
+        EditOp.SET_MODEL_FOR_QUERY_CLASS,
+        payload=SetModelForQueryClass,
+        pillar=EditPillar.INTELLIGENCE,
+        default_tier=EditRiskTier.AUTO,
+        applier="specdistill.appliers.routing:SetModelForQueryClassApplier",
+        area=SpecArea.CONFIG,
+    ),
+    OpDeclaration(
+        EditOp.SET_MODEL_PARAM,
+        payload=SetModelParam,
+        pillar=EditPillar.INTELLIGENCE,
+        default_tier=EditRiskTier.AUTO,
+        applier="specdistill.appliers.routing:SetModelParamApplier",
+        area=SpecArea.CONFIG,
+    ),
+    OpDeclaration(
+        EditOp.PATCH_SYSTEM_PROMPT,
+        payload=PatchSystemPrompt,
+        pillar=EditPillar.AGENT,
+        default_tier=EditRiskTier.REVIEW,
+        applier="specdistill.appliers.prompt:PatchSystemPromptApplier",
+        area=SpecArea.SYSTEM_PROMPT,
+        agent=AgentRef.PAYLOAD_OR_TARGET,
+    ),
+    OpDeclaration(
+        EditOp.REPLACE_SYSTEM_PROMPT,
+        payload=ReplaceSystemPrompt,
+        pillar=EditPillar.AGENT,
+        default_tier=EditRiskTier.REVIEW,
+        applier="specdistill.appliers.prompt:ReplaceSystemPromptApplier",
+        area=SpecArea.SYSTEM_PROMPT,
+        agent=AgentRef.PAYLOAD_OR_TARGET,
+    ),
+    OpDeclaration(
+        EditOp.SET_AGENT_CLASS,
+        payload=SetAgentClass,
+        pillar=EditPillar.AGENT,
+        default_tier=EditRiskTier.REVIEW,
+        applier="specdistill.appliers.agent:SetAgentClassApplier",
+        area=SpecArea.CONFIG,
+        agent=AgentRef.PAYLOAD_OR_TARGET,
+    ),
+    OpDeclaration(
+        EditOp.SET_AGENT_PARAM,
+        payload=SetAgentParam,
+        pillar=EditPillar.AGENT,
+        default_tier=EditRiskTier.AUTO,
+        applier="specdistill.appliers.agent:SetAgentParamApplier",
+        area=SpecArea.CONFIG,
+        agent=AgentRef.PAYLOAD,
+    ),
+    OpDeclaration(
+        EditOp.EDIT_FEW_SHOT_EXEMPLARS,
+        payload=EditFewShotExemplars,
+        pillar=EditPillar.AGENT,
+        default_tier=EditRiskTier.REVIEW,
+        applier="specdistill.appliers.prompt:EditFewShotExemplarsApplier",
+        area=SpecArea.FEW_SHOT,
+        agent=AgentRef.PAYLOAD_OR_TARGET,
+    ),
+    OpDeclaration(
+        EditOp.ADD_TOOL_TO_AGENT,
+        payload=AddToolToAgent,
+        pillar=EditPillar.TOOLS,
+        default_tier=EditRiskTier.AUTO,
+        applier="specdistill.appliers.tools:AddToolToAgentApplier",
+        area=SpecArea.CONFIG,
+        agent=AgentRef.PAYLOAD,
+    ),
+    OpDeclaration(
+        EditOp.REMOVE_TOOL_FROM_AGENT,
+        payload=RemoveToolFromAgent,
+        pillar=EditPillar.TOOLS,
+        default_tier=EditRiskTier.AUTO,
+        applier="specdistill.appliers.tools:RemoveToolFromAgentApplier",
+        area=SpecArea.CONFIG,
+        agent=AgentRef.PAYLOAD,
+    ),
+    OpDeclaration(
+        EditOp.EDIT_TOOL_DESCRIPTION,
+        payload=EditToolDescription,
+        pillar=EditPillar.TOOLS,
+        default_tier=EditRiskTier.AUTO,
+        applier="specdistill.appliers.tools:EditToolDescriptionApplier",
+        area=SpecArea.TOOL_CATALOG,
+    ),
+    OpDeclaration(
+        EditOp.LORA_FINETUNE,
+        payload=LoraFinetune,
+        pillar=EditPillar.INTELLIGENCE,
+        default_tier=EditRiskTier.MANUAL,
+        applier="specdistill.appliers.lora:LoraFinetuneApplier",
+        area=SpecArea.CONFIG,
+    ),
+)
+
+
+def _by_op(declarations: Iterable[OpDeclaration]) -> dict[EditOp, OpDeclaration]:
+    """Declarations keyed by op, in EditOp order; every op must be declared exactly once."""
+    by_op: dict[EditOp, OpDeclaration] = {}
+    for declaration in declarations:
+        if declaration.op in by_op:
+            raise TypeError(f"op {declaration.op.value} is declared twice")
+        by_op[declaration.op] = declaration
+    missing = [op.value for op in EditOp if op not in by_op]
+    if missing:
+        raise TypeError(f"ops without a declaration: {', '.join(missing)}")
+    return {op: by_op[op] for op in EditOp}
+
+
+#: The declaration of each op, keyed by op (checked complete at import).
+DECLARED: dict[EditOp, OpDeclaration] = _by_op(DECLARATIONS)
+
+#: Each op's payload model (derived from :data:`DECLARATIONS`).
+PAYLOAD_MODELS: dict[EditOp, type[Payload]] = {op: d.payload for op, d in DECLARED.items()}
+
+
+def ops_where(*, area: SpecArea | None = None, agent: AgentRef | None = None) -> frozenset[EditOp]:
+    """The ops whose declaration edits ``area`` and/or names its agent as ``agent``."""
+    return frozenset(
+        op
+        for op, declaration in DECLARED.items()
+        if (area is None or declaration.area is area)
+        and (agent is None or declaration.agent is agent)
+    )
 
 
 def parse_payload(edit: Edit) -> Payload:

@@ -14,8 +14,9 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from specdistill.errors import InvalidEdit, InvalidPlan
-from specdistill.models import Edit, EditOp, LearningPlan
-from specdistill.payloads import PAYLOAD_MODELS, describe_validation_error, parse_payload
+from specdistill.models import Edit, LearningPlan
+from specdistill.payloads import PAYLOAD_MODELS, parse_payload
+from specdistill.validation import describe_validation_error
 
 
 def _edit_id_at(raw: Any, index: Any) -> str | None:
@@ -70,16 +71,16 @@ def load_plan(path: str | Path) -> LearningPlan:
     return parse_plan(raw)
 
 
-def _typed_edit_models() -> list[type]:
+def _typed_edit_models() -> list[type[Edit]]:
     """One Edit model per op, with the op pinned and the payload typed."""
-    models = []
+    models: list[type[Edit]] = []
     for op, payload_model in PAYLOAD_MODELS.items():
         name = "".join(part.title() for part in op.value.split("_")) + "Edit"
         models.append(
             create_model(
                 name,
                 __base__=Edit,
-                op=(Literal[op.value], ...),  # type: ignore[valid-type]
+                op=(Literal[op.value], ...),  # type: ignore[arg-type]  # a literal made at runtime
                 payload=(payload_model, ...),
             )
         )
@@ -93,7 +94,7 @@ def plan_json_schema() -> dict[str, Any]:
     typed_plan = create_model(
         "LearningPlan",
         __base__=LearningPlan,
-        edits=(list[union], Field(default_factory=list)),  # type: ignore[valid-type]
+        edits=(list[union], Field(default_factory=list)),
     )
     schema = TypeAdapter(typed_plan).json_schema()
     schema["title"] = "specdistill LearningPlan"
@@ -102,7 +103,3 @@ def plan_json_schema() -> dict[str, Any]:
         "ignored; specdistill assigns them."
     )
     return schema
-
-
-def known_ops() -> list[str]:
-    return [op.value for op in EditOp]

@@ -1,6 +1,7 @@
 """Risk tiers: ours to assign, never the teacher's.
 
-Pure functions over the default table and the user's overrides from
+Pure functions over the default table (each op's declared tier, see
+:data:`specdistill.payloads.DECLARATIONS`) and the user's overrides from
 ``[specdistill.tier_overrides]`` in config.toml.
 """
 
@@ -12,36 +13,15 @@ from typing import Any
 
 from specdistill.errors import ConfigError
 from specdistill.models import Edit, EditOp, EditPillar, EditRiskTier
+from specdistill.payloads import DECLARED
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIERS: dict[EditOp, EditRiskTier] = {
-    EditOp.SET_MODEL_FOR_QUERY_CLASS: EditRiskTier.AUTO,
-    EditOp.SET_MODEL_PARAM: EditRiskTier.AUTO,
-    EditOp.PATCH_SYSTEM_PROMPT: EditRiskTier.REVIEW,
-    EditOp.REPLACE_SYSTEM_PROMPT: EditRiskTier.REVIEW,
-    EditOp.SET_AGENT_CLASS: EditRiskTier.REVIEW,
-    EditOp.SET_AGENT_PARAM: EditRiskTier.AUTO,
-    EditOp.EDIT_FEW_SHOT_EXEMPLARS: EditRiskTier.REVIEW,
-    EditOp.ADD_TOOL_TO_AGENT: EditRiskTier.AUTO,
-    EditOp.REMOVE_TOOL_FROM_AGENT: EditRiskTier.AUTO,
-    EditOp.EDIT_TOOL_DESCRIPTION: EditRiskTier.AUTO,
-    EditOp.LORA_FINETUNE: EditRiskTier.MANUAL,
-}
+#: Each op's tier when the user sets no override (derived from the op declarations).
+DEFAULT_TIERS: dict[EditOp, EditRiskTier] = {op: d.default_tier for op, d in DECLARED.items()}
 
-PILLARS: dict[EditOp, EditPillar] = {
-    EditOp.SET_MODEL_FOR_QUERY_CLASS: EditPillar.INTELLIGENCE,
-    EditOp.SET_MODEL_PARAM: EditPillar.INTELLIGENCE,
-    EditOp.PATCH_SYSTEM_PROMPT: EditPillar.AGENT,
-    EditOp.REPLACE_SYSTEM_PROMPT: EditPillar.AGENT,
-    EditOp.SET_AGENT_CLASS: EditPillar.AGENT,
-    EditOp.SET_AGENT_PARAM: EditPillar.AGENT,
-    EditOp.EDIT_FEW_SHOT_EXEMPLARS: EditPillar.AGENT,
-    EditOp.ADD_TOOL_TO_AGENT: EditPillar.TOOLS,
-    EditOp.REMOVE_TOOL_FROM_AGENT: EditPillar.TOOLS,
-    EditOp.EDIT_TOOL_DESCRIPTION: EditPillar.TOOLS,
-    EditOp.LORA_FINETUNE: EditPillar.INTELLIGENCE,
-}
+#: Each op's pillar (derived from the op declarations).
+PILLARS: dict[EditOp, EditPillar] = {op: d.pillar for op, d in DECLARED.items()}
 
 
 def parse_tier_overrides(raw: Mapping[str, Any] | None) -> dict[EditOp, EditRiskTier]:

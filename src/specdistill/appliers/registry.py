@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from specdistill.appliers.base import EditApplier
 from specdistill.errors import ConfigError
 from specdistill.models import EditOp
+from specdistill.payloads import DECLARATIONS
 
 logger = logging.getLogger(__name__)
 
@@ -59,22 +60,27 @@ class EditApplierRegistry:
 
 
 def builtin_appliers() -> list[EditApplier]:
-    """One instance of every built-in applier."""
-    from specdistill.appliers import agent, lora, prompt, routing, tools
+    """One instance of every built-in applier, in EditOp order, as the op declarations name them.
 
-    return [
-        routing.SetModelForQueryClassApplier(),
-        routing.SetModelParamApplier(),
-        prompt.PatchSystemPromptApplier(),
-        prompt.ReplaceSystemPromptApplier(),
-        agent.SetAgentClassApplier(),
-        agent.SetAgentParamApplier(),
-        prompt.EditFewShotExemplarsApplier(),
-        tools.AddToolToAgentApplier(),
-        tools.RemoveToolFromAgentApplier(),
-        tools.EditToolDescriptionApplier(),
-        lora.LoraFinetuneApplier(),
-    ]
+    A declaration names its applier as ``"module:Class"``, the way a plug-in's entry
+    point does, so the declarations need not import the appliers that implement them.
+    """
+    appliers = []
+    for declaration in DECLARATIONS:
+        applier = load_applier(EntryPoint(declaration.op.value, declaration.applier, "builtin"))
+        if applier.op != declaration.op:
+            raise TypeError(f"{declaration.applier} applies {applier.op}, not {declaration.op}")
+        appliers.append(applier)
+    return appliers
+
+
+def load_applier(entry_point: EntryPoint) -> EditApplier:
+    """The applier an entry point names: an EditApplier instance, or a class to instantiate."""
+    obj = entry_point.load()
+    applier = obj() if isinstance(obj, type) else obj
+    if not isinstance(applier, EditApplier):
+        raise TypeError(f"{entry_point.value} is not an EditApplier")
+    return applier
 
 
 def load_entry_point_appliers(registry: EditApplierRegistry) -> list[str]:
@@ -82,10 +88,7 @@ def load_entry_point_appliers(registry: EditApplierRegistry) -> list[str]:
     loaded = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
-            obj = ep.load()
-            applier = obj() if isinstance(obj, type) else obj
-            if not isinstance(applier, EditApplier):
-                raise TypeError(f"{ep.value} is not an EditApplier")
+            applier = load_applier(ep)
             EditOp(applier.op)
         except Exception as exc:
             raise ConfigError(

@@ -47,7 +47,7 @@ from specdistill.evaluation.hashing import sha256_hex
 from specdistill.evaluation.scorers import ScorerRegistry, default_registry
 from specdistill.evaluation.scoring import Task
 from specdistill.jsonl import json_objects, line_problem, read_text
-from specdistill.payloads import describe_validation_error
+from specdistill.validation import describe_validation_error
 
 __all__ = [
     "Benchmark",

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictStr
 
 from specdistill.evaluation.hashing import sha256_hex
 from specdistill.home import check_name, check_text_key
-from specdistill.payloads import checked
+from specdistill.validation import checked
 
 TaskId = Annotated[StrictStr, checked(check_text_key, "task id")]
 ClusterName = Annotated[StrictStr, checked(check_text_key, "cluster")]

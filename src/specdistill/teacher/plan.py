@@ -57,23 +57,31 @@ from specdistill.models import (
     FailureCluster,
     LearningPlan,
 )
-from specdistill.payloads import Payload, describe_validation_error, parse_payload, resolve_agent
+from specdistill.payloads import (
+    AgentRef,
+    Payload,
+    SpecArea,
+    ops_where,
+    parse_payload,
+    resolve_agent,
+)
 from specdistill.plan import parse_plan, plan_json_schema
 from specdistill.teacher.client import InvalidReply, TeacherClient
 from specdistill.teacher.prompts import render
 from specdistill.teacher.records import Dropped
 from specdistill.teacher.share import SharePolicy, spec_context
 from specdistill.tiers import PILLARS, assign_tiers
+from specdistill.validation import describe_validation_error
 
 #: A patch rewriting more than this fraction of a prompt becomes a replace.
 REWRITE_LIMIT = 0.5
 #: ``..`` as a path component, an absolute or home-relative path, a drive letter, a NUL.
 PATHLIKE = re.compile(r"(?:^|[/\\])\.\.(?:[/\\]|$)|^\s*[/\\~]|^[A-Za-z]:[/\\]|\x00")
-PROMPT_OPS = frozenset({EditOp.PATCH_SYSTEM_PROMPT, EditOp.REPLACE_SYSTEM_PROMPT})
-AGENT_FILE_OPS = PROMPT_OPS | {EditOp.EDIT_FEW_SHOT_EXEMPLARS, EditOp.SET_AGENT_CLASS}
-AGENT_OPS = frozenset(
-    {EditOp.SET_AGENT_PARAM, EditOp.ADD_TOOL_TO_AGENT, EditOp.REMOVE_TOOL_FROM_AGENT}
-)
+#: The op sets below come from the op declarations (specdistill.payloads.DECLARATIONS).
+PROMPT_OPS = ops_where(area=SpecArea.SYSTEM_PROMPT)
+AGENT_FILE_OPS = ops_where(agent=AgentRef.PAYLOAD_OR_TARGET)  # agent from payload or target
+AGENT_OPS = ops_where(agent=AgentRef.PAYLOAD)  # payload.agent required
+TOOL_CATALOG_OPS = ops_where(area=SpecArea.TOOL_CATALOG)
 TIERS = frozenset(tier.value for tier in EditRiskTier)
 
 
@@ -152,7 +160,7 @@ def path_problem(edit: Edit, payload: Payload, home: SpecHome) -> str | None:
             home.few_shot_path(agent)
         elif edit.op in AGENT_OPS:
             home.agent_dir(payload.agent)  # type: ignore[attr-defined]
-        elif edit.op is EditOp.EDIT_TOOL_DESCRIPTION:
+        elif edit.op in TOOL_CATALOG_OPS:
             _ = home.tool_descriptions_path
         else:
             _ = home.config_path

@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from specdistill.evaluation.scoring import AgentName, QueryClassName, TaskId
-from specdistill.payloads import describe_validation_error
+from specdistill.validation import describe_validation_error
 
 
 def _not_bool(value: Any) -> Any:
