@@ -4,6 +4,10 @@ the current extras, and every name in it imports."""
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
+
+import pytest
 
 import specdistill
 
@@ -63,6 +67,33 @@ EXTRA_NAMES = {
     "checkpointed_run",
     "recover_home",
     "rollback_session",
+    # one function per CLI command (specdistill.commands, issue 9), and their results
+    "ApplyReport",
+    "History",
+    "HistoryEntry",
+    "InitResult",
+    "SessionRun",
+    "SessionView",
+    "apply_plan",
+    "approve",
+    "bench_run",
+    "benchmark_build",
+    "cache_clear",
+    "cache_stats",
+    "doctor",
+    "history",
+    "init",
+    "log",
+    "loop",
+    "quickstart",
+    "recover",
+    "reject",
+    "review",
+    "review_show",
+    "rollback",
+    "run_session",
+    "show",
+    "traces_check",
 }
 
 
@@ -82,6 +113,31 @@ def test_every_public_name_imports() -> None:
     namespace: dict[str, object] = {}
     exec("from specdistill import *", namespace)
     assert set(namespace) >= ISSUE_NAMES
+
+
+def test_every_command_is_public() -> None:
+    """Each function of specdistill.commands (one per CLI command) is exported, the same
+    object, and ``apply_plan``/``plan_json_schema`` are the library's own functions."""
+    from specdistill import apply, commands, plan
+
+    assert set(commands.__all__) <= set(specdistill.__all__)
+    for name in commands.__all__:
+        assert getattr(specdistill, name) is getattr(commands, name), name
+    assert specdistill.apply_plan is apply.apply_plan
+    assert specdistill.plan_json_schema is plan.plan_json_schema
+
+
+def test_names_load_lazily_and_dir_lists_them() -> None:
+    """``import specdistill`` loads none of its heavy modules; ``dir()`` shows every name."""
+    code = (
+        "import sys, specdistill; "
+        "print(sorted(m for m in sys.modules if m.startswith(('pydantic', 'specdistill.'))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
+    assert set(specdistill.__all__) <= set(dir(specdistill))
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = specdistill.no_such_name  # type: ignore[attr-defined]
 
 
 def test_public_names_are_the_real_objects() -> None:

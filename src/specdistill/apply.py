@@ -1,24 +1,34 @@
 """Apply a plan to a spec home, for real or as a dry run, and collect per-edit diffs.
 
-This is the library function behind ``specdistill apply``. With ``checkpoint=True``
-(the CLI's default) the run holds the home's lock, recovers an interrupted edit,
-refuses a dirty spec, and commits each applied edit (see :mod:`specdistill.checkpoint`).
+This is the library function behind ``specdistill apply`` (:func:`specdistill.commands.
+apply_plan` is this one). With ``checkpoint=True`` (the CLI's default) the run holds the
+home's lock, recovers an interrupted edit, refuses a dirty spec, and commits each applied
+edit (see :mod:`specdistill.checkpoint`).
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from specdistill.appliers.registry import EditApplierRegistry
 from specdistill.checkpoint.run import Notify, checkpointed_run, new_session_id
 from specdistill.context import ApplyContext
 from specdistill.errors import InvalidInput
-from specdistill.execute import EditCheckpoint, EditGate, execute_edits
-from specdistill.home import CONFIG_FILE, SpecHome, copy_spec
+from specdistill.execute import INTERRUPTED_REASON, EditCheckpoint, EditGate, execute_edits
+from specdistill.gate.config import GateMode
+from specdistill.home import CONFIG_FILE, SpecHome, copy_spec, default_home
 from specdistill.models import AutonomyMode, Edit, EditOutcome, LearningPlan
+from specdistill.plan import load_plan
 from specdistill.tiers import assign_tiers
+
+if TYPE_CHECKING:
+    from specdistill.gate.driver import GateProgress
 
 
 @dataclass
@@ -42,6 +52,11 @@ class ApplyReport:
     def applied(self) -> list[EditOutcome]:
         return [o for o in self.outcomes if o.status == "applied"]
 
+    @property
+    def not_attempted(self) -> int:
+        """How many edits an interruption left unattempted."""
+        return sum(1 for o in self.outcomes if o.error == INTERRUPTED_REASON)
+
 
 def require_spec_home(home: SpecHome) -> None:
     """Refuse to edit a directory that is not a spec home (a typo must not create one)."""
@@ -52,27 +67,80 @@ def require_spec_home(home: SpecHome) -> None:
         )
 
 
+@contextmanager
+def opened_gate(
+    home: str | os.PathLike[str],
+    gate: EditGate | GateMode | str | None,
+    benchmark: str | os.PathLike[str] | None = None,
+    progress: GateProgress | None = None,
+) -> Iterator[EditGate | None]:
+    """``gate`` itself, or for a mode the gate the home's config describes (None for
+    ``off``), its result cache closed on exit. ``progress`` sees an opened gate's runs."""
+    if gate is None or gate == GateMode.off:
+        yield None
+        return
+    if not isinstance(gate, str):
+        yield gate
+        return
+    from specdistill.gate.settings import open_gate
+
+    built = open_gate(home, mode=gate, benchmark=benchmark, progress=progress)
+    try:
+        yield built
+    finally:
+        if built.cache is not None:
+            built.cache.close()
+
+
 def apply_plan(
-    plan: LearningPlan,
-    home: str | Path,
+    plan: LearningPlan | str | os.PathLike[str],
+    home: str | os.PathLike[str] | None = None,
     *,
-    mode: AutonomyMode = AutonomyMode.TIERED,
+    mode: AutonomyMode | str = AutonomyMode.TIERED,
     dry_run: bool = False,
     session_id: str = "",
     registry: EditApplierRegistry | None = None,
     checkpoint: bool = False,
     allow_dirty: bool = False,
     notify: Notify | None = None,
-    gate: EditGate | None = None,
+    gate: EditGate | GateMode | str | None = None,
+    benchmark: str | os.PathLike[str] | None = None,
+    gate_progress: GateProgress | None = None,
 ) -> ApplyReport:
-    """Execute ``plan`` on ``home``; with ``dry_run``, on a throwaway copy (nothing written).
+    """Execute ``plan`` (a plan, or its JSON file) on ``home`` (default:
+    :func:`~specdistill.home.default_home`); with ``dry_run``, on a throwaway copy
+    (nothing written).
 
     ``checkpoint``: one git commit per applied edit, under the home's lock, with
     crash recovery; the session id is ``session_id``, else the plan's, else a new
     one. ``allow_dirty`` first commits uncommitted spec changes instead of
     refusing them. ``notify`` receives the one-line notice of a deferred Ctrl-C.
-    ``gate``: keep each applied edit only if the benchmark gate accepts it.
+    ``gate``: keep each applied edit only if the benchmark gate accepts it; a gate, or
+    a :class:`~specdistill.gate.config.GateMode` to open the one the home's config
+    describes (on ``benchmark``, reporting runs to ``gate_progress``; ``off``: none).
     """
+    if not isinstance(plan, LearningPlan):
+        plan = load_plan(Path(plan))
+    home = home if home is not None else default_home()
+    with opened_gate(home, gate, benchmark, gate_progress) as edit_gate:
+        return _apply(
+            plan, home, AutonomyMode(mode), dry_run, session_id, registry, checkpoint,
+            allow_dirty, notify, edit_gate,
+        )  # fmt: skip
+
+
+def _apply(
+    plan: LearningPlan,
+    home: str | os.PathLike[str],
+    mode: AutonomyMode,
+    dry_run: bool,
+    session_id: str,
+    registry: EditApplierRegistry | None,
+    checkpoint: bool,
+    allow_dirty: bool,
+    notify: Notify | None,
+    gate: EditGate | None,
+) -> ApplyReport:
     spec_home = SpecHome(home)
     require_spec_home(spec_home)
     if not dry_run and checkpoint:

@@ -1,9 +1,7 @@
 """``specdistill benchmark build`` and ``specdistill traces check``: the teacher's commands.
 
-A thin layer like :mod:`specdistill.cli`: parse, call one library function
-(:func:`specdistill.teacher.mine.build_benchmark_file`,
-:func:`specdistill.teacher.traces.check_readiness`), render with rich. Imported at the end
-of :mod:`specdistill.cli`, which registers the commands on its app.
+Each calls one :mod:`specdistill.commands` function (:func:`~specdistill.commands.
+benchmark_build`, :func:`~specdistill.commands.traces_check`) and renders the result.
 """
 
 from __future__ import annotations
@@ -16,8 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from specdistill.cli import HomeOption, app, handle_errors, out
-from specdistill.home import default_home
+from specdistill.cli.app import HomeOption, app, handle_errors, out
 
 benchmark_app = typer.Typer(help="Build benchmarks from traces.", no_args_is_help=True)
 traces_app = typer.Typer(
@@ -54,10 +51,11 @@ def benchmark_build_command(
     ] = False,
 ) -> None:
     """Mine high-feedback traces into a benchmark: deduplicated, clustered by query class."""
-    from specdistill.teacher.mine import build_benchmark_file
+    from specdistill import commands
 
-    root = (home or default_home()).absolute()
-    report = build_benchmark_file(traces, home=root, out=out_file, teacher=teacher_references)
+    report = commands.benchmark_build(
+        home, traces=traces, out=out_file, teacher_references=teacher_references
+    )
     build = report.build
     out.print(f"wrote {len(build.benchmark)} tasks to {escape(str(report.path))}")
     out.print(f"version {build.version}")
@@ -90,13 +88,10 @@ def traces_check_command(
 ) -> None:
     """Count traces by query class and say whether there are enough for a benchmark and a
     diagnosis (thresholds: [specdistill.traces]). Exits 2 when something is missing."""
+    from specdistill import commands
     from specdistill.teacher.errors import NotReady
-    from specdistill.teacher.settings import trace_thresholds
-    from specdistill.teacher.traces import check_readiness, load_traces
 
-    root = (home or default_home()).absolute()
-    loaded = load_traces(traces)
-    readiness = check_readiness(loaded, trace_thresholds(root))
+    readiness = commands.traces_check(home, traces=traces)
     problems = [*readiness.benchmark_problems, *readiness.diagnosis_problems]
     if as_json:
         typer.echo(

@@ -1,0 +1,311 @@
+"""Rendering sessions and their outcomes with rich: the tables and lines that ``apply``,
+``run``, ``quickstart``, ``approve``/``reject`` and ``show`` print.
+
+Everything here takes a library result and prints it; nothing reads the home.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+from rich.table import Table
+
+from specdistill.cli.app import err, out
+
+if TYPE_CHECKING:
+    from specdistill.apply import ApplyReport
+    from specdistill.commands import SessionRun, SessionView
+    from specdistill.models import Edit, LearningSession
+    from specdistill.sessions.review import Resolution
+
+STATUS_STYLE = {
+    "applied": "green",
+    "rejected_by_gate": "red",
+    "pending_review": "yellow",
+    "rejected_by_user": "red",
+    "rolled_back": "magenta",
+    "skipped": "dim",
+}
+
+SESSION_STYLE = {
+    "completed": "green",
+    "awaiting_review": "yellow",
+    "failed": "red",
+    "rolled_back": "magenta",
+}
+
+
+def styled(status: str) -> str:
+    """An outcome or session status, coloured (plain when it has no colour)."""
+    style = STATUS_STYLE.get(status) or SESSION_STYLE.get(status)
+    return f"[{style}]{status}[/]" if style else status
+
+
+def print_diff(diff: str) -> None:
+    """A unified diff, coloured by line kind; long lines wrap rather than crop."""
+    for line in diff.splitlines():
+        style = ""
+        if line.startswith(("+++", "---")):
+            style = "bold"
+        elif line.startswith("+"):
+            style = "green"
+        elif line.startswith("-"):
+            style = "red"
+        elif line.startswith("@@"):
+            style = "cyan"
+        out.print(line, style=style, markup=False, soft_wrap=True)
+
+
+def render_apply_report(report: ApplyReport) -> None:
+    """The outcome table of ``apply``, then each gate report and each applied edit's diff."""
+    title = "Dry run: nothing was written" if report.dry_run else f"Applied to {report.home}"
+    table = Table(title=title, title_justify="left")
+    table.add_column("edit", overflow="fold")
+    table.add_column("op", overflow="fold")
+    table.add_column("tier", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    gated = any(o.gate_report for o in report.outcomes)
+    if gated:
+        table.add_column("Δ target", no_wrap=True, justify="right")
+    table.add_column("reason", overflow="fold", min_width=24)
+    for edit, outcome in zip(report.edits, report.outcomes, strict=True):
+        status: str = outcome.status
+        if report.dry_run and status == "applied":
+            status = "would apply"
+        style = STATUS_STYLE.get(outcome.status, "")
+        delta = outcome.benchmark_delta
+        cells = [escape(edit.id), edit.op.value, edit.risk_tier.value, f"[{style}]{status}[/]"]
+        if gated:
+            cells.append("" if delta is None else f"{delta:+.3f}")
+        table.add_row(*cells, escape(outcome.error or ""))
+    out.print(table)
+    for edit, outcome in zip(report.edits, report.outcomes, strict=True):
+        if outcome.gate_report:
+            out.print(f"[bold]gate on {escape(edit.id)}[/]")
+            out.print(outcome.gate_report, markup=False, highlight=False, soft_wrap=True)
+    for edit_id, diff in report.diffs.items():
+        if not diff:
+            out.print(f"[bold]{escape(edit_id)}[/]: no change (already as proposed)")
+            continue
+        out.print(f"[bold]{escape(edit_id)}[/]")
+        print_diff(diff)
+
+
+def _fmt(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.3f}" if signed else f"{value:.3f}"
+
+
+def render_benchmark(session: LearningSession) -> None:
+    """Per-cluster scores before and after the session."""
+    before, after = session.benchmark_before, session.benchmark_after
+    if before is None:
+        return
+    table = Table(title="benchmark (mean score per cluster)", title_justify="left")
+    for column in ("cluster", "before", "after", "Δ"):
+        table.add_column(column, justify="left" if column == "cluster" else "right")
+    rows = [(name, score) for name, score in before.cluster_scores.items()]
+    rows.append(("(overall)", before.overall_score))
+    for name, score in rows:
+        if after is None:
+            new = None
+        elif name == "(overall)":
+            new = after.overall_score
+        else:
+            new = after.cluster_scores.get(name)
+        delta = None if new is None else new - score
+        style = "green" if delta and delta > 0 else "red" if delta and delta < 0 else ""
+        shown = f"[{style}]{_fmt(delta, True)}[/]" if style else _fmt(delta, True)
+        table.add_row(escape(name), _fmt(score), _fmt(new), shown)
+    out.print(table)
+
+
+def render_outcomes(session: LearningSession, edits: dict[str, Edit]) -> None:
+    """One row per edit: its op, tier, target cluster, status and the gate's deltas."""
+    table = Table(title="edits", title_justify="left")
+    for column in ("edit", "op", "tier", "target", "status", "Δ target", "Δ others (min)"):
+        table.add_column(column, justify="right" if column.startswith("Δ") else "left")
+    reasons = []
+    for outcome in session.edit_outcomes:
+        edit = edits.get(outcome.edit_id)
+        target = edit.expected_improvement if edit else ""
+        others = [d for c, d in outcome.cluster_deltas.items() if c != target]
+        style = STATUS_STYLE.get(outcome.status, "")
+        table.add_row(
+            escape(outcome.edit_id),
+            edit.op.value if edit else "?",
+            edit.risk_tier.value if edit else "?",
+            escape(target),
+            f"[{style}]{outcome.status}[/]",
+            _fmt(outcome.benchmark_delta, True),
+            _fmt(min(others) if others else None, True),
+        )
+        if outcome.error:
+            reasons.append((outcome.edit_id, outcome.error))
+    out.print(table)
+    for edit_id, reason in reasons:
+        out.print(f"  [bold]{escape(edit_id)}[/]: {escape(reason)}", soft_wrap=True)
+
+
+def render_session(run: SessionRun, *, undo_hint: bool = True) -> None:
+    """The session's benchmark, outcomes, where its report is and how to undo it."""
+    session, home = run.session, run.home
+    render_benchmark(session)
+    render_outcomes(session, run.edits)
+    sid = escape(session.id)
+    applied = sum(o.status == "applied" for o in session.edit_outcomes)
+    pending = sum(o.status == "pending_review" for o in session.edit_outcomes)
+    out.print(
+        f"session {sid}: {session.status.value}; {applied} edit(s) applied, "
+        f"{pending} waiting for review",
+        soft_wrap=True,
+    )
+    if run.report is not None:
+        out.print(f"report: {escape(str(run.report))} (and report.html beside it)", soft_wrap=True)
+    if session.error:
+        err.print(f"[yellow]{escape(session.error)}[/]", soft_wrap=True)
+    if applied and undo_hint:
+        undo = f"specdistill rollback {sid} --home {escape(str(home))}"
+        out.print(f"undo the session: {undo}", soft_wrap=True)
+
+
+def render_teacher(session: LearningSession) -> None:
+    """What the teacher cost and what it proposed that was dropped, with the reasons."""
+    from specdistill.sessions.teacher_log import teacher_summary
+
+    summary = teacher_summary(session.trigger_metadata)
+    if summary is None:
+        return
+    rounds = summary.get("rounds") or 0
+    out.print(
+        f"teacher {escape(str(summary.get('model')))}: {summary.get('calls', 0)} call(s), "
+        + (f"{rounds} round(s), " if rounds else "")
+        + f"${session.teacher_cost_usd:.4f}; clusters kept: "
+        f"{escape(', '.join(summary.get('clusters') or [])) or 'none'}",
+        soft_wrap=True,
+    )
+    for line in summary.get("dropped") or []:
+        out.print(f"  dropped {escape(str(line))}", soft_wrap=True)
+    for edit_id in summary.get("converted") or []:
+        out.print(f"  {escape(str(edit_id))}: patch shown whole as a replace", soft_wrap=True)
+    for note in summary.get("notes") or []:
+        out.print(f"  note: {escape(str(note))}", soft_wrap=True)
+
+
+def session_line(index: int, session: LearningSession) -> str:
+    """One line per loop session: status, score before -> after, edits, teacher cost."""
+    before, after = session.benchmark_before, session.benchmark_after
+    score = "score –"
+    if before is not None:
+        end = after.overall_score if after is not None else before.overall_score
+        score = f"score {before.overall_score:.3f} -> {end:.3f} ({end - before.overall_score:+.3f})"
+    applied = sum(o.status == "applied" for o in session.edit_outcomes)
+    pending = sum(o.status == "pending_review" for o in session.edit_outcomes)
+    line = (
+        f"{index}. session {session.id}: {session.status.value}, {score}, "
+        f"{applied} applied, {pending} pending, teacher ${session.teacher_cost_usd:.4f}"
+    )
+    return line + (f" ({session.error})" if session.error else "")
+
+
+def render_resolution(result: Resolution) -> None:
+    """What approve/reject did: the outcome, its commit and gate report, the session."""
+    from specdistill.sessions.report import REPORT_HTML, fmt_delta
+
+    outcome, qid = result.outcome, escape(result.item.queue_id)
+    line = f"{qid}: {styled(outcome.status)}"
+    if outcome.benchmark_delta is not None:
+        line += f" (Δ target {fmt_delta(outcome.benchmark_delta)})"
+    if result.commit:
+        line += f", commit {result.commit[:10]}"
+    out.print(line, soft_wrap=True)
+    if outcome.error:
+        out.print(f"  reason: {escape(outcome.error)}", soft_wrap=True)
+    if outcome.status == "rejected_by_gate":
+        out.print("  the spec is unchanged")
+    if outcome.gate_report:
+        out.print(outcome.gate_report, markup=False, highlight=False, soft_wrap=True)
+    session = result.session
+    waiting = sum(o.status == "pending_review" for o in session.edit_outcomes)
+    out.print(
+        f"session {escape(session.id)}: {session.status.value}"
+        + (f" ({waiting} edit(s) still queued)" if waiting else ""),
+        soft_wrap=True,
+    )
+    for path in result.reports:
+        if path.name == REPORT_HTML:
+            out.print(f"report: {escape(str(path))}", soft_wrap=True)
+
+
+def render_session_view(view: SessionView) -> None:
+    """``show``: the session's header, benchmark, edits with reasons, queue, commits, report."""
+    from specdistill.sessions.report import (
+        fmt_cluster_deltas,
+        fmt_delta,
+        fmt_duration,
+        fmt_score,
+        fmt_time,
+    )
+
+    if view.plan_error is not None:
+        err.print(
+            f"warning: {escape(view.plan_error.message)}; ops and tiers are unknown",
+            soft_wrap=True,
+        )
+    s, facts = view.session, view.facts
+    out.print(f"[bold]session {escape(s.id)}[/]")
+    lines = [
+        ("status", styled(s.status.value) + (f" — {escape(s.error)}" if s.error else "")),
+        ("trigger", s.trigger.value),
+        ("mode", s.autonomy_mode.value),
+        ("started", fmt_time(s.started_at)),
+        ("ended", f"{fmt_time(s.ended_at)} (took {fmt_duration(facts.duration_seconds)})"),
+        ("checkpoint before", escape(s.git_checkpoint_pre or "–")),
+        ("checkpoint after", escape(s.git_checkpoint_post or "–")),
+        ("teacher cost", f"${s.teacher_cost_usd:.4f}"),
+    ]
+    for name, value in lines:
+        out.print(f"  {name}: {value}", soft_wrap=True)
+    if facts.clusters:
+        bench = Table(title="benchmark", title_justify="left")
+        for column in ("cluster", "before", "after", "Δ"):
+            bench.add_column(column, justify="left" if column == "cluster" else "right")
+        for c in facts.clusters:
+            bench.add_row(escape(c.cluster), fmt_score(c.before), fmt_score(c.after),
+                          fmt_delta(c.delta))  # fmt: skip
+        before, after = s.benchmark_before, s.benchmark_after
+        bench.add_row(
+            "[bold]overall[/]",
+            fmt_score(before.overall_score if before else None),
+            fmt_score(after.overall_score if after else None),
+            fmt_delta(after.overall_score - before.overall_score if before and after else None),
+        )
+        out.print(bench)
+    else:
+        out.print("  benchmark: not measured")
+    edits = Table(title="edits", title_justify="left")
+    for column in ("edit", "op", "tier", "outcome", "Δ target", "Δ per cluster"):
+        edits.add_column(column, overflow="fold", no_wrap=column in ("op", "outcome"))
+    for row in facts.edits:
+        edits.add_row(
+            escape(row.edit_id),
+            row.op,
+            row.tier,
+            styled(row.status),
+            fmt_delta(row.benchmark_delta),
+            escape(fmt_cluster_deltas(row.cluster_deltas)),
+        )
+    out.print(edits)
+    for row in facts.edits:  # reasons in full, below the table (they are long)
+        if row.error:
+            out.print(f"  {escape(row.edit_id)}: {escape(row.error)}", soft_wrap=True)
+    for row in facts.queue:
+        out.print(f"  queued for review: {escape(s.id)}:{escape(row.edit_id)}", soft_wrap=True)
+    if view.commits:
+        out.print("commits:")
+    for entry in view.commits:
+        out.print(f"  {entry.short} {entry.kind} {escape(entry.subject)}", soft_wrap=True)
+    if view.report is not None:
+        out.print(f"report: {escape(str(view.report))}", soft_wrap=True)

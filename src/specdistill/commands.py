@@ -1,0 +1,524 @@
+"""One plain function per ``specdistill`` command: the library API the CLI calls.
+
+In the style of alembic's ``command.py``: each function takes the spec home (a path,
+``None`` for :func:`~specdistill.home.default_home`) and keyword options, does the whole
+command and returns a typed result; it never prints. The CLI (:mod:`specdistill.cli`)
+only parses arguments, calls one of these and renders what it returns, so a script or
+the review page can do anything the terminal can, under the same locks.
+
+=====================  ======================================  ==========================
+command                function                                result
+=====================  ======================================  ==========================
+``init``               :func:`init`                            :class:`InitResult`
+``schema``             :func:`plan_json_schema`                ``dict`` (a JSON Schema)
+``apply``              :func:`apply_plan`                      :class:`ApplyReport`
+``rollback``           :func:`rollback`                        :class:`RollbackReport`
+``recover``            :func:`recover`                         ``list[str]`` (notes)
+``log``                :func:`log`                             ``list[LogEntry]``
+``run``                :func:`run_session`                     :class:`SessionRun`
+``loop``               :func:`loop`                            :class:`LoopResult`
+``quickstart``         :func:`quickstart`                      :class:`SessionRun`
+``review``             :func:`review`                          ``list[EditPreview]``
+``review show``        :func:`review_show`                     :class:`EditPreview`
+``approve``            :func:`approve`                         :class:`Resolution`
+``reject``             :func:`reject`                          :class:`Resolution`
+``history``            :func:`history`                         :class:`History`
+``show``               :func:`show`                            :class:`SessionView`
+``doctor``             :func:`doctor`                          :class:`DoctorReport`
+``bench run``          :func:`bench_run`                       :class:`BenchRun`
+``cache stats|clear``  :func:`cache_stats`, :func:`cache_clear` ``CacheStats``, ``int|None``
+``benchmark build``    :func:`benchmark_build`                 :class:`BuildReport`
+``traces check``       :func:`traces_check`                    :class:`Readiness`
+=====================  ======================================  ==========================
+
+The gate, the evaluation and the teacher are imported inside the functions that use
+them: importing this module costs the models, not an HTTP client.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from specdistill.apply import ApplyReport, apply_plan, opened_gate, require_spec_home
+from specdistill.checkpoint import CheckpointStore, LogEntry, RollbackReport, init_checkpoints
+from specdistill.errors import InvalidInput, SpecdistillError
+from specdistill.gate.config import GateMode
+from specdistill.home import SpecHome, default_home, init_home
+from specdistill.models import AutonomyMode, Edit, LearningPlan, LearningSession
+from specdistill.plan import load_plan, plan_json_schema
+from specdistill.sessions.store import SESSION_FILE, CorruptSessionData, SessionStore
+
+if TYPE_CHECKING:
+    from specdistill.checkpoint.run import Notify
+    from specdistill.evaluation.cache import CacheStats
+    from specdistill.evaluation.command import BenchRun
+    from specdistill.evaluation.runner import ProgressCallback
+    from specdistill.gate.driver import GateProgress
+    from specdistill.sessions.doctor import DoctorReport
+    from specdistill.sessions.loop import LoopResult
+    from specdistill.sessions.report import SessionFacts
+    from specdistill.sessions.review import EditPreview, Resolution
+    from specdistill.sessions.run import Progress
+    from specdistill.teacher.mine import BuildReport
+    from specdistill.teacher.traces import Readiness
+
+Home = str | os.PathLike[str] | None
+PathArg = str | os.PathLike[str]
+
+#: Where a session's markdown report is (report.html is beside it).
+REPORT_MD = "report.md"
+
+
+def _root(home: Home = None) -> Path:
+    """The spec home a command works on: ``home``, else ``$SPECDISTILL_HOME``, else the
+    current directory; ``~`` expanded, made absolute."""
+    return SpecHome(home if home is not None else default_home()).root
+
+
+def _spec_root(home: Home) -> Path:
+    """:func:`_root`, refusing a directory that is not a spec home."""
+    root = _root(home)
+    require_spec_home(SpecHome(root))
+    return root
+
+
+# -- init / log / recover / rollback -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What ``init`` did: the home, the files it created, what the checkpoint setup did."""
+
+    home: Path
+    created: list[Path]
+    notes: list[str]
+
+
+def init(home: Home = None) -> InitResult:
+    """Create a minimal valid spec home (existing files are left alone) and its git baseline."""
+    root = _root(home)
+    created = init_home(root)
+    return InitResult(root, created, init_checkpoints(root))
+
+
+def log(home: Home = None, *, limit: int | None = None) -> list[LogEntry]:
+    """The spec changes specdistill committed, newest first (at most ``limit``)."""
+    return CheckpointStore(_spec_root(home)).log(limit)
+
+
+def recover(home: Home = None) -> list[str]:
+    """Finish or undo an edit a crash interrupted; return what was done (empty: nothing)."""
+    from specdistill.checkpoint import recover_home
+
+    return recover_home(_spec_root(home))
+
+
+def rollback(
+    home: Home = None,
+    session_id: str | None = None,
+    *,
+    last: bool = False,
+    allow_dirty: bool = False,
+    notify: Notify | None = None,
+) -> RollbackReport:
+    """Revert a session's edit commits (``session_id``, or the newest with ``last``), newest
+    first, as new commits, and mark a recorded session and its outcomes ``rolled_back``.
+
+    Unlike :func:`~specdistill.rollback_session` (the git side alone), this also updates
+    the session record, so ``history`` and ``show`` agree with ``log``.
+    """
+    if last == (session_id is not None):  # exactly one of them
+        raise InvalidInput("give either a SESSION_ID or --last", hint="see: specdistill log")
+    from specdistill.sessions.rollback import rollback_learning_session
+
+    root = _spec_root(home)
+    return rollback_learning_session(
+        root, session_id, last=last, allow_dirty=allow_dirty, notify=notify
+    )
+
+
+# -- run / loop / quickstart ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionRun:
+    """A session that ran, with what rendering it needs: the frozen plan's edits as they
+    were routed, and where its report is.
+
+    ``plan_error`` is set (and ``plan`` empty) when the frozen plan could not be read.
+    """
+
+    home: Path
+    session: LearningSession
+    plan: LearningPlan
+    edits: dict[str, Edit]
+    report: Path | None = None
+    notes: list[str] = field(default_factory=list)
+    plan_error: SpecdistillError | None = None
+
+    @property
+    def interrupted_by(self) -> int | None:
+        """The signal that stopped the session early (SIGINT, SIGTERM), or None."""
+        from specdistill.sessions.run import interrupted_by
+
+        return interrupted_by(self.session)
+
+
+def _session_run(
+    root: Path, session: LearningSession, notes: list[str] | None = None
+) -> SessionRun:
+    from specdistill.sessions.report import routed_edits
+
+    store = SessionStore(root)
+    report = store.session_dir(session.id) / REPORT_MD
+    found = report if report.exists() else None
+    try:
+        plan = store.load_plan(session.id)
+    except CorruptSessionData as exc:
+        return SessionRun(root, session, LearningPlan(), {}, found, notes or [], exc)
+    return SessionRun(root, session, plan, routed_edits(plan, store), found, notes or [])
+
+
+def run_session(
+    home: Home = None,
+    *,
+    plan: LearningPlan | PathArg | None = None,
+    traces: PathArg | None = None,
+    rounds: int | None = None,
+    mode: AutonomyMode | str = AutonomyMode.TIERED,
+    gate: GateMode | str = GateMode.sequential,
+    benchmark: PathArg | None = None,
+    allow_dirty: bool = False,
+    progress: Progress | None = None,
+    notify: Notify | None = None,
+) -> SessionRun:
+    """Run a session: a ready ``plan`` (a plan or its file), or else diagnose and plan with
+    the teacher from ``traces`` (``rounds``: hill-climb, one gated edit per round), then
+    apply the edits through the gate and record.
+
+    See :func:`specdistill.sessions.run.run_session` and
+    :func:`specdistill.sessions.teach.teach_session`.
+    """
+    root = _root(home)
+    if plan is not None and (traces is not None or rounds is not None):
+        raise InvalidInput(
+            "--plan runs a ready plan; --traces and --rounds ask the teacher: use one or the other"
+        )
+    if plan is not None:
+        from specdistill.sessions.run import run_session as run_plan
+
+        ready = plan if isinstance(plan, LearningPlan) else load_plan(Path(plan))
+        session = run_plan(
+            root, ready, mode=mode, gate_mode=gate, benchmark=benchmark,
+            allow_dirty=allow_dirty, progress=progress, notify=notify,
+        )  # fmt: skip
+    else:
+        from specdistill.sessions.teach import teach_session
+
+        session = teach_session(
+            root, traces=traces, rounds=rounds, mode=mode, gate_mode=gate,
+            benchmark=benchmark, allow_dirty=allow_dirty, progress=progress, notify=notify,
+        )  # fmt: skip
+    return _session_run(root, session)
+
+
+def loop(
+    home: Home = None,
+    *,
+    traces: PathArg | None = None,
+    max_sessions: int = 5,
+    stagnation: int = 2,
+    min_gain: float = 0.01,
+    budget_usd: float | None = None,
+    rounds: int | None = None,
+    mode: AutonomyMode | str = AutonomyMode.TIERED,
+    gate: GateMode | str = GateMode.sequential,
+    benchmark: PathArg | None = None,
+    allow_dirty: bool = False,
+    progress: Progress | None = None,
+    notify: Notify | None = None,
+    on_session: Callable[[LearningSession], None] | None = None,
+) -> LoopResult:
+    """Run teacher sessions until the gate score stagnates, the total budget is spent or
+    ``max_sessions`` ran; ``on_session`` sees each session as it ends.
+
+    See :func:`specdistill.sessions.loop.run_loop`.
+    """
+    from specdistill.sessions.loop import run_loop
+
+    return run_loop(
+        _root(home), traces=traces, max_sessions=max_sessions, stagnation=stagnation,
+        min_gain=min_gain, budget_usd=budget_usd, rounds=rounds, mode=mode,
+        gate_mode=gate, benchmark=benchmark, allow_dirty=allow_dirty,
+        progress=progress, notify=notify, on_session=on_session,
+    )  # fmt: skip
+
+
+def quickstart(
+    directory: PathArg | None = None,
+    *,
+    progress: Progress | None = None,
+    notify: Notify | None = None,
+) -> SessionRun:
+    """Create the example spec home in ``directory`` (default: a new temporary one) and run
+    a full gated session on it, offline. ``notes`` says what setting it up did."""
+    from specdistill.example.quickstart import run_quickstart
+
+    result = run_quickstart(directory, progress=progress, notify=notify)
+    return _session_run(result.home, result.session, result.notes)
+
+
+# -- review / approve / reject ---------------------------------------------------------------
+
+
+def review(home: Home = None) -> list[EditPreview]:
+    """The edits waiting for review, each re-checked against the current spec."""
+    from specdistill.sessions.review import review_queue
+
+    return review_queue(_spec_root(home))
+
+
+def review_show(home: Home = None, *, queue_id: str) -> EditPreview:
+    """One queued edit (``<session_id>:<edit_id>``) with its diff against the current spec."""
+    from specdistill.sessions.review import show_queued
+
+    return show_queued(_spec_root(home), queue_id)
+
+
+def approve(
+    home: Home = None,
+    *,
+    queue_id: str,
+    gate: GateMode | str = GateMode.sequential,
+    benchmark: PathArg | None = None,
+    allow_dirty: bool = False,
+    notify: Notify | None = None,
+    gate_progress: GateProgress | None = None,
+) -> Resolution:
+    """Try a queued edit through the gate, as part of its session: kept (committed) only
+    if the benchmark shows it helps. ``gate_progress`` sees the gate's task runs.
+
+    See :func:`specdistill.sessions.review.approve`.
+    """
+    from specdistill.sessions.review import approve as approve_queued
+    from specdistill.sessions.review import check_approvable
+
+    root = _spec_root(home)
+    if gate != GateMode.off:
+        check_approvable(root, queue_id)  # fail fast, before a student is built
+    with opened_gate(root, gate, benchmark, gate_progress) as edit_gate:
+        return approve_queued(
+            root,
+            queue_id,
+            gate_mode=str(gate),
+            benchmark=benchmark,
+            allow_dirty=allow_dirty,
+            gate=edit_gate,
+            notify=notify,
+        )
+
+
+def reject(home: Home = None, *, queue_id: str, reason: str) -> Resolution:
+    """Record a queued edit as ``rejected_by_user`` with ``reason`` (the spec is untouched)."""
+    from specdistill.sessions.review import reject as reject_queued
+
+    return reject_queued(_spec_root(home), queue_id, reason)
+
+
+# -- history / show / doctor -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One row of the session index, with its record, or the error reading it."""
+
+    id: str
+    status: str
+    session: LearningSession | None = None
+    error: SpecdistillError | None = None
+
+
+@dataclass(frozen=True)
+class History:
+    """The sessions, newest first; a record that could not be read has ``error`` set."""
+
+    entries: list[HistoryEntry]
+
+    @property
+    def sessions(self) -> list[LearningSession]:
+        return [e.session for e in self.entries if e.session is not None]
+
+    @property
+    def unreadable(self) -> list[SpecdistillError]:
+        return [e.error for e in self.entries if e.error is not None]
+
+
+def history(home: Home = None, *, limit: int | None = None) -> History:
+    """The learning sessions, newest first (at most ``limit``).
+
+    An empty index over session files on disk raises :class:`CorruptSessionData` (with
+    the ``doctor --reindex`` hint); an unreadable record is an entry with its error.
+    """
+    store = SessionStore(_spec_root(home))
+    rows = store.list(limit)
+    if not rows and store.session_ids_on_disk():
+        raise CorruptSessionData(
+            f"the session index is empty, but {len(store.session_ids_on_disk())} session(s) "
+            "are on disk",
+            hint="run 'specdistill doctor --reindex' to rebuild it from the session files",
+        )
+    entries = []
+    for row in rows:
+        try:
+            entries.append(HistoryEntry(row.id, row.status, session=store.load(row.id)))
+        except SpecdistillError as exc:
+            entries.append(HistoryEntry(row.id, row.status, error=exc))
+    return History(entries)
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """One session as ``show`` presents it: the record as stored (``record``, the text of
+    session.json), its facts joined with the frozen plan, its commits and its report.
+
+    ``plan_error`` says why the plan could not be read (ops and tiers are then unknown).
+    """
+
+    home: Path
+    session: LearningSession
+    record: str
+    facts: SessionFacts
+    plan_error: SpecdistillError | None = None
+    commits: list[LogEntry] = field(default_factory=list)
+    report: Path | None = None
+
+
+def show(home: Home = None, *, session_id: str) -> SessionView:
+    """One session: outcomes, deltas, reasons, checkpoints and cost."""
+    from specdistill.errors import RuntimeFailure
+    from specdistill.sessions.report import REPORT_HTML, routed_edits, session_facts
+
+    root = _spec_root(home)
+    store = SessionStore(root)
+    session = store.load(session_id)  # validates; raises a clear error if missing/corrupt
+    record = (store.session_dir(session_id) / SESSION_FILE).read_text(encoding="utf-8")
+    plan_error: SpecdistillError | None = None
+    try:
+        plan = store.load_plan(session_id)
+    except RuntimeFailure as exc:
+        plan, plan_error = LearningPlan(), exc
+    facts = session_facts(session, plan, routed_edits(plan, store))
+    try:  # the session's commits in the spec's history (its run's and its approvals')
+        commits = [e for e in CheckpointStore(root).log() if e.session_id == session.id]
+    except SpecdistillError:
+        commits = []
+    report = store.session_dir(session.id) / REPORT_HTML
+    return SessionView(
+        root, session, record, facts, plan_error, commits, report if report.exists() else None
+    )
+
+
+def doctor(home: Home = None, *, reindex: bool = False) -> DoctorReport:
+    """Check the home's own state (config, repository, index, sessions, lock, journal);
+    ``reindex`` rebuilds learning/learning.db from the session files first."""
+    from specdistill.sessions.doctor import diagnose
+
+    return diagnose(_spec_root(home), reindex=reindex)
+
+
+# -- bench / cache -----------------------------------------------------------------------------
+
+
+def bench_run(
+    home: Home = None,
+    *,
+    benchmark: PathArg | None = None,
+    concurrency: int | None = None,
+    repeats: int = 1,
+    use_cache: bool = True,
+    progress: ProgressCallback | None = None,
+) -> BenchRun:
+    """Score the spec with the student its config describes; ``snapshot`` is None when no
+    task was scored. See :func:`specdistill.evaluation.command.bench_run`."""
+    from specdistill.evaluation.command import bench_run as score
+
+    return score(
+        _root(home), benchmark, concurrency=concurrency, repeats=repeats,
+        use_cache=use_cache, progress=progress,
+    )  # fmt: skip
+
+
+def cache_stats(home: Home = None) -> CacheStats:
+    """How many results the home's result cache holds."""
+    from specdistill.evaluation.cache import cache_stats as stats
+
+    return stats(_root(home))
+
+
+def cache_clear(home: Home = None) -> int | None:
+    """Delete the result cache; the number of results removed (None: the file was corrupt)."""
+    from specdistill.evaluation.cache import cache_clear as clear
+
+    return clear(_root(home))
+
+
+# -- benchmark / traces ------------------------------------------------------------------------
+
+
+def benchmark_build(
+    home: Home = None,
+    *,
+    traces: PathArg,
+    out: PathArg | None = None,
+    teacher_references: bool = False,
+) -> BuildReport:
+    """Mine high-feedback traces into a benchmark file (deduplicated, clustered by query
+    class); ``out`` defaults to the home's benchmark path."""
+    from specdistill.teacher.mine import build_benchmark_file
+
+    return build_benchmark_file(traces, home=_root(home), out=out, teacher=teacher_references)
+
+
+def traces_check(home: Home = None, *, traces: PathArg) -> Readiness:
+    """Count ``traces`` by query class against the home's ``[specdistill.traces]``
+    thresholds: whether there are enough for a benchmark and a diagnosis."""
+    from specdistill.teacher.settings import trace_thresholds
+    from specdistill.teacher.traces import check_readiness, load_traces
+
+    loaded = load_traces(traces)
+    return check_readiness(loaded, trace_thresholds(_root(home)))
+
+
+__all__ = [
+    "ApplyReport",
+    "History",
+    "HistoryEntry",
+    "InitResult",
+    "SessionRun",
+    "SessionView",
+    "apply_plan",
+    "approve",
+    "bench_run",
+    "benchmark_build",
+    "cache_clear",
+    "cache_stats",
+    "doctor",
+    "history",
+    "init",
+    "log",
+    "loop",
+    "plan_json_schema",
+    "quickstart",
+    "recover",
+    "reject",
+    "review",
+    "review_show",
+    "rollback",
+    "run_session",
+    "show",
+    "traces_check",
+]
