@@ -20,7 +20,6 @@ TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
     S.ROLLED_BACK: frozenset(),
 }
 
-TERMINAL = frozenset(status for status, nexts in TRANSITIONS.items() if not nexts)
 ENDED = frozenset({S.COMPLETED, S.FAILED, S.ROLLED_BACK})
 #: Statuses only a live process holds a session in (values, for index queries).
 RUNNING = frozenset(s.value for s in (S.INITIATED, S.DIAGNOSING, S.PLANNING, S.EXECUTING))

@@ -1,10 +1,11 @@
 """A session's report: ``report.md`` and a self-contained ``report.html``.
 
-Both are rendered from the same facts (:func:`session_facts`): the session's status,
-trigger, mode and timings, its checkpoints, the teacher's cost, the benchmark before
-and after per cluster, every edit's outcome (op, tier, deltas, reason, gate report)
-and the review queue. ``session.json`` stays the authoritative record; a report is
-a view of it, rewritten whenever the session changes (:func:`write_reports`).
+Both are rendered from the same facts (:mod:`specdistill.sessions.report_facts`): the
+session's status, trigger, mode and timings, its checkpoints, the teacher's cost, the
+benchmark before and after per cluster, every edit's outcome (op, the tier it was
+routed with, deltas, reason, gate report) and the review queue. ``session.json`` stays
+the authoritative record; a report is a view of it, rewritten whenever the session
+changes (:func:`write_reports`).
 
 Everything the teacher wrote (edit ids, rationales, references) is untrusted: the
 markdown escapes HTML and table syntax, the HTML escapes every text and attribute
@@ -15,148 +16,30 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
-from specdistill.context import ApplyContext
-from specdistill.errors import ConfigError
-from specdistill.models import Edit, LearningPlan, LearningSession
+from specdistill.models import LearningPlan, LearningSession
+from specdistill.sessions.report_facts import (
+    QUEUE_SEPARATOR,
+    TIERS_REDERIVED,
+    ClusterRow,
+    EditRow,
+    SessionFacts,
+    fmt_cluster_deltas,
+    fmt_delta,
+    fmt_duration,
+    fmt_score,
+    fmt_time,
+    queue_id,
+    session_facts,
+    teacher_lines,
+)
+from specdistill.sessions.report_html import render_html
+from specdistill.sessions.routing import load_routing, routed_edits
 from specdistill.sessions.store import SessionStore
-from specdistill.tiers import assign_tiers
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
-
-#: The separator of a review-queue id: ``<session_id>:<edit_id>``. Session ids are
-#: plain names (no ':'), so the first ':' always ends the session id.
-QUEUE_SEPARATOR = ":"
-
-
-def queue_id(session_id: str, edit_id: str) -> str:
-    """The review-queue id of an edit: ``<session_id>:<edit_id>``."""
-    return f"{session_id}{QUEUE_SEPARATOR}{edit_id}"
-
-
-@dataclass(frozen=True)
-class ClusterRow:
-    """One failure cluster's score before and after the session (None: not measured)."""
-
-    cluster: str
-    before: float | None
-    after: float | None
-
-    @property
-    def delta(self) -> float | None:
-        if self.before is None or self.after is None:
-            return None
-        return self.after - self.before
-
-
-@dataclass(frozen=True)
-class EditRow:
-    """One edit joined with its outcome (the edit may be missing from a damaged plan)."""
-
-    edit_id: str
-    op: str
-    tier: str
-    status: str
-    target_cluster: str
-    rationale: str
-    benchmark_delta: float | None
-    cluster_deltas: dict[str, float]
-    error: str | None
-    gate_report: str | None
-    applied_at: datetime | None
-
-
-@dataclass(frozen=True)
-class SessionFacts:
-    """What a report shows, computed once for both formats."""
-
-    session: LearningSession
-    clusters: list[ClusterRow]
-    edits: list[EditRow]
-    queue: list[EditRow] = field(default_factory=list)
-
-    @property
-    def duration_seconds(self) -> float | None:
-        s = self.session
-        return (s.ended_at - s.started_at).total_seconds() if s.ended_at else None
-
-
-def routed_edits(plan: LearningPlan, store: SessionStore) -> dict[str, Edit]:
-    """The plan's edits with the tiers specdistill routes by (the teacher's are ignored).
-
-    The home's tier overrides apply; an unreadable config falls back to the defaults
-    (a report must still be writable when config.toml is broken).
-    """
-    try:
-        overrides = ApplyContext(home=store.home.root).tier_overrides()
-    except ConfigError:
-        overrides = {}
-    return {edit.id: edit for edit in assign_tiers(plan.edits, overrides)}
-
-
-def session_facts(
-    session: LearningSession, plan: LearningPlan, edits: dict[str, Edit] | None = None
-) -> SessionFacts:
-    """Join outcomes with the plan's edits, and scores before with scores after."""
-    edits = edits if edits is not None else {e.id: e for e in plan.edits}
-    before = session.benchmark_before.cluster_scores if session.benchmark_before else {}
-    after = session.benchmark_after.cluster_scores if session.benchmark_after else {}
-    names = list(dict.fromkeys([*before, *after]))
-    clusters = [ClusterRow(name, before.get(name), after.get(name)) for name in names]
-    rows = []
-    for outcome in session.edit_outcomes:
-        edit = edits.get(outcome.edit_id)
-        rows.append(
-            EditRow(
-                edit_id=outcome.edit_id,
-                op=edit.op.value if edit else "?",
-                tier=edit.risk_tier.value if edit else "?",
-                status=outcome.status,
-                target_cluster=edit.expected_improvement if edit else "",
-                rationale=edit.rationale if edit else "",
-                benchmark_delta=outcome.benchmark_delta,
-                cluster_deltas=dict(outcome.cluster_deltas),
-                error=outcome.error,
-                gate_report=outcome.gate_report,
-                applied_at=outcome.applied_at,
-            )
-        )
-    queue = [row for row in rows if row.status == "pending_review"]
-    return SessionFacts(session, clusters, rows, queue)
-
-
-# -- formatting helpers (shared with the CLI) ----------------------------------------
-
-
-def fmt_score(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
-
-
-def fmt_delta(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.3f}"
-
-
-def fmt_time(value: datetime | None) -> str:
-    return "–" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}m {rest:.1f}s" if minutes else f"{rest:.1f}s"
-
-
-def fmt_cluster_deltas(deltas: dict[str, float]) -> str:
-    """The clusters that moved (``arithmetic +0.700``); ``all +0.000`` when none did."""
-    moved = [f"{name} {value:+.3f}" for name, value in deltas.items() if round(value, 3) != 0]
-    if not moved and deltas:
-        return "all +0.000"
-    return ", ".join(moved)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
@@ -194,6 +77,8 @@ def render_markdown(facts: SessionFacts) -> str:
         f"- **checkpoint after:** {md_text(s.git_checkpoint_post or '–')}",
         f"- **teacher cost:** ${s.teacher_cost_usd:.4f}",
     ]
+    if not facts.tiers_recorded:
+        lines.append(f"- **tiers:** {TIERS_REDERIVED}")
     if s.parent_session_id:
         lines.append(f"- **parent session:** {md_text(s.parent_session_id)}")
     lines += _md_teacher(s)
@@ -234,27 +119,6 @@ def render_markdown(facts: SessionFacts) -> str:
     return "\n".join(lines) + "\n"
 
 
-def teacher_lines(session: LearningSession) -> list[str]:
-    """What the teacher did (teacher-driven sessions only), one plain-text line each:
-    model, calls and clusters kept, then everything dropped with its reason, the notes."""
-    teacher = session.trigger_metadata.get("teacher")
-    if not isinstance(teacher, dict):
-        return []
-    clusters = ", ".join(str(c) for c in teacher.get("clusters") or []) or "none"
-    rounds = teacher.get("rounds") or 0
-    climbed = f", {rounds} hill-climb round(s)" if rounds else ""
-    lines = [
-        f"model {teacher.get('model')}, {teacher.get('calls', 0)} call(s){climbed}; "
-        f"clusters kept: {clusters}"
-    ]
-    lines += [f"dropped {line}" for line in teacher.get("dropped") or []]
-    lines += [
-        f"converted {edit_id} (a patch shown whole)" for edit_id in teacher.get("converted") or []
-    ]
-    lines += [f"note: {note}" for note in teacher.get("notes") or []]
-    return lines
-
-
 def _md_teacher(session: LearningSession) -> list[str]:
     lines = teacher_lines(session)
     if not lines:
@@ -292,21 +156,29 @@ def write_reports(store: SessionStore, session: LearningSession, plan: LearningP
     Called at the end of a run and after every approve/reject, so the reports always
     match ``session.json``.
     """
-    from specdistill.sessions.report_html import render_html
-
-    facts = session_facts(session, plan, routed_edits(plan, store))
+    facts = session_facts(session, plan, load_routing(store, session, plan))
     return [
         store.write_file(session.id, REPORT_MD, render_markdown(facts).encode()),
         store.write_file(session.id, REPORT_HTML, render_html(facts).encode()),
     ]
 
 
+# The facts' names stay importable from here for the CLI, which imported them from this
+# module before report_facts existed; new code imports them from report_facts.
 __all__ = [
+    "QUEUE_SEPARATOR",
     "REPORT_HTML",
     "REPORT_MD",
     "ClusterRow",
     "EditRow",
     "SessionFacts",
+    "fmt_cluster_deltas",
+    "fmt_delta",
+    "fmt_duration",
+    "fmt_score",
+    "fmt_time",
+    "md_block",
+    "md_text",
     "queue_id",
     "render_markdown",
     "routed_edits",

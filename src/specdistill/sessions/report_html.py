@@ -12,7 +12,8 @@ from __future__ import annotations
 from html import escape
 
 from specdistill.models import LearningSession
-from specdistill.sessions.report import (
+from specdistill.sessions.report_facts import (
+    TIERS_REDERIVED,
     EditRow,
     SessionFacts,
     fmt_cluster_deltas,
@@ -219,6 +220,8 @@ def render_html(facts: SessionFacts) -> str:
     ]
     if s.parent_session_id:
         facts_list.append(("parent session", _e(s.parent_session_id)))
+    if not facts.tiers_recorded:
+        facts_list.append(("tiers", _e(TIERS_REDERIVED)))
     dl = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in facts_list)
     return (
         "<!DOCTYPE html>\n"

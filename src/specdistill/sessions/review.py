@@ -49,8 +49,11 @@ from specdistill.models import (
     utc_now,
 )
 from specdistill.sessions.lifecycle import transition
-from specdistill.sessions.report import QUEUE_SEPARATOR, queue_id, routed_edits, write_reports
+from specdistill.sessions.report import write_reports
+from specdistill.sessions.report_facts import QUEUE_SEPARATOR, queue_id
+from specdistill.sessions.routing import routed_edits
 from specdistill.sessions.store import SessionStore
+from specdistill.tiers import assign_tiers
 
 #: Sessions whose queue is closed: their pending edits can no longer be resolved.
 CLOSED = frozenset({SessionStatus.ROLLED_BACK, SessionStatus.FAILED})
@@ -67,7 +70,8 @@ class StaleEdit(InvalidInput):
 
 @dataclass(frozen=True)
 class QueuedEdit:
-    """One edit waiting for review, with the tier specdistill routes it by."""
+    """One edit waiting for review, with the tier its session routed it with (recorded in
+    ``routing.json``; an edit of an older session gets the tier today's config gives)."""
 
     queue_id: str
     session: LearningSession
@@ -140,7 +144,7 @@ def _queued(
 ) -> QueuedEdit:
     """The queued edit ``edit_id`` of ``session``; a clear error if it is not queued.
 
-    ``edits``: the session's plan with our tiers, if the caller already read it.
+    ``edits``: the session's plan with its routed tiers, if the caller already read it.
     """
     qid = queue_id(session.id, edit_id)
     outcome = next((o for o in session.edit_outcomes if o.edit_id == edit_id), None)
@@ -159,7 +163,7 @@ def _queued(
             f"{qid}: session {session.id} is {session.status.value}; its queue is closed"
         )
     if edits is None:
-        edits = routed_edits(store.load_plan(session.id), store)
+        edits = routed_edits(store.load_plan(session.id), store, session.id)
     edit = edits.get(edit_id)
     if edit is None:
         raise InvalidInput(f"{qid}: the session's plan.json has no edit {edit_id!r}")
@@ -175,7 +179,8 @@ def list_queue(home: str | os.PathLike[str] | SpecHome) -> list[QueuedEdit]:
     for session_id, edit_id in store.pending_review():
         if session_id not in sessions:
             loaded = store.load(session_id)
-            sessions[session_id] = (loaded, routed_edits(store.load_plan(session_id), store))
+            plan = store.load_plan(session_id)
+            sessions[session_id] = (loaded, routed_edits(plan, store, session_id))
         session, edits = sessions[session_id]
         if session.status in CLOSED:
             continue
@@ -367,6 +372,7 @@ def approve(
             return Resolution(item, outcome, session, landed, reports, notes)
         _refuse_unappliable(preview_queued(item, spec_home))
         ctx = ApplyContext(home=spec_home.root, session_id=item.session_id)
+        _refuse_manual_now(item, ctx)
         [outcome] = execute_edits(
             edits=[item.edit], ctx=ctx, autonomy_mode=AutonomyMode.AUTO, checkpoint=run, gate=gate
         )
@@ -386,7 +392,26 @@ def check_approvable(home: str | os.PathLike[str] | SpecHome, raw_id: str) -> Qu
     """
     item = resolve_queue_id(home, raw_id)
     _refuse_unappliable(preview_queued(item, home))
+    spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
+    _refuse_manual_now(item, ApplyContext(home=spec_home.root))
     return item
+
+
+def _refuse_manual_now(item: QueuedEdit, ctx: ApplyContext) -> None:
+    """Refuse an edit whose op today's config made manual-tier since it was queued.
+
+    The queue shows the tier the edit was routed with, but an approval applies it now,
+    under today's tiers: the execute loop would skip it, so say so before anything runs.
+    """
+    [today] = assign_tiers([item.edit], ctx.tier_overrides())
+    if today.risk_tier == EditRiskTier.MANUAL != item.edit.risk_tier:
+        qid = item.queue_id
+        raise InvalidInput(
+            f"{qid} ({item.edit.op.value}) was queued as {item.edit.risk_tier.value}-tier, but "
+            "[specdistill.tier_overrides] makes it manual-tier now: specdistill no longer "
+            "applies it; nothing was changed",
+            hint=f"reject it (specdistill reject {qid} --reason ...), or change the override",
+        )
 
 
 def _refuse_unappliable(preview: EditPreview) -> None:

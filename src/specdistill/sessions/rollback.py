@@ -18,6 +18,7 @@ from specdistill.checkpoint.run import Notify, checkpointed_run
 from specdistill.home import SpecHome
 from specdistill.models import LearningSession, SessionStatus
 from specdistill.sessions.lifecycle import can_transition, transition
+from specdistill.sessions.report import write_reports
 from specdistill.sessions.store import SessionStore
 
 
@@ -63,8 +64,6 @@ def _record_rollback(store: SessionStore, session: LearningSession, report: Roll
         session = transition(session, SessionStatus.ROLLED_BACK)
     store.save(session)
     try:
-        from specdistill.sessions.report import write_reports
-
         write_reports(store, session, store.load_plan(session.id))
     except Exception as exc:  # the rollback itself is done and recorded
         report.notes.append(f"warning: the session's reports were not rewritten ({exc})")

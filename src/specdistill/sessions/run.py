@@ -75,6 +75,8 @@ from specdistill.models import (
     TriggerKind,
 )
 from specdistill.sessions.lifecycle import can_transition, transition
+from specdistill.sessions.report import write_reports
+from specdistill.sessions.routing import RoutedEdit, save_routing
 from specdistill.sessions.store import PLAN_FILE, SessionStore
 
 logger = logging.getLogger(__name__)
@@ -299,9 +301,18 @@ def execute_phase(
         session = _save(store, session, benchmark_before=before)
         outcomes: list[EditOutcome] = []
         history: list[tuple[Edit, EditOutcome]] = []
+        routing: list[RoutedEdit] = []
 
         def record(edit: Edit, outcome: EditOutcome) -> None:
             nonlocal session
+            # ``edit`` carries the tier execute routed it with: freeze that before the
+            # outcome, so no recorded outcome lacks the routing it came from.
+            routing.append(
+                RoutedEdit.of(
+                    edit, outcome, autonomy_mode=session.autonomy_mode, gated=evaluation.gated
+                )
+            )
+            save_routing(store, session.id, routing)
             outcomes.append(outcome)
             history.append((edit, outcome))
             session = _save(store, session, edit_outcomes=list(outcomes))
@@ -424,8 +435,6 @@ def _write_reports(
 ) -> None:
     """Write report.md and report.html. They are views of session.json (which is already
     saved), so a failure here is reported, not raised: the session itself stands."""
-    from specdistill.sessions.report import write_reports
-
     try:
         write_reports(store, session, plan)
     except Exception as exc:  # a report bug must not turn a recorded session into an error

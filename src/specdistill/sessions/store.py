@@ -1,13 +1,15 @@
 """Sessions on disk: ``learning/sessions/<id>/`` holds the truth, SQLite an index of it.
 
 Each session directory holds ``plan.json`` (written once, then frozen),
-``session.json`` (the authoritative record, rewritten atomically) and the
+``session.json`` (the authoritative record, rewritten atomically), ``routing.json``
+(each edit's tier and route as executed: :mod:`specdistill.sessions.routing`) and the
 reports. ``learning/learning.db`` indexes them for listings and queries; it
 can always be rebuilt from the JSON files (:meth:`SessionStore.reindex`).
 """
 
 from __future__ import annotations
 
+import builtins  # SessionStore.list shadows the builtin inside the class
 import json
 import secrets
 import sqlite3
@@ -22,6 +24,7 @@ from specdistill.errors import InvalidInput, RuntimeFailure, UnsafePath
 from specdistill.fsio import atomic_write_bytes
 from specdistill.home import SpecHome, check_name
 from specdistill.models import LearningPlan, LearningSession, SessionStatus, utc_now
+from specdistill.sessions.lifecycle import RUNNING, transition
 
 PLAN_FILE = "plan.json"
 SESSION_FILE = "session.json"
@@ -185,8 +188,6 @@ class SessionStore:
         Call only while holding the home's lock: then no live process can be running
         them. Their spec edit in flight, if any, was already restored by the journal.
         """
-        from specdistill.sessions.lifecycle import RUNNING, transition
-
         notes = []
         for row in self.list():
             if row.status not in RUNNING:
@@ -223,7 +224,7 @@ class SessionStore:
             rows = db.execute(query, params).fetchall()
         return [SessionSummary(*row) for row in rows]
 
-    def pending_review(self) -> list[tuple[str, str]]:
+    def pending_review(self) -> builtins.list[tuple[str, str]]:
         """``(session id, edit id)`` of every edit waiting for review, per the index.
 
         Oldest session first, each session's edits in plan order. Callers confirm
@@ -237,13 +238,13 @@ class SessionStore:
         with self._db() as db:
             return [(sid, eid) for sid, eid in db.execute(query).fetchall()]
 
-    def find_edit(self, edit_id: str) -> list[tuple[str, str]]:
+    def find_edit(self, edit_id: str) -> builtins.list[tuple[str, str]]:
         """``(session id, outcome status)`` of every session holding an edit with this id."""
         query = "SELECT session_id, status FROM edit_outcomes WHERE edit_id = ? ORDER BY session_id"
         with self._db() as db:
             return [(sid, status) for sid, status in db.execute(query, (edit_id,)).fetchall()]
 
-    def reindex(self) -> tuple[int, list[str]]:
+    def reindex(self) -> tuple[int, builtins.list[str]]:
         """Rebuild ``learning.db`` from the session files.
 
         Returns the number of sessions indexed and one line per session skipped
