@@ -26,7 +26,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 from eval_helpers import ChatServer  # noqa: E402
 from specdistill import ApplyContext, AutonomyMode, Edit, EditOp, execute_edits  # noqa: E402
-from specdistill.gate.settings import gate_from_config  # noqa: E402
+from specdistill.gate.settings import open_gate  # noqa: E402
 from specdistill.home import init_home  # noqa: E402
 
 CLUSTERS = ("target", "c1", "c2", "c3")
@@ -71,7 +71,7 @@ EDIT = Edit(
 
 def gate_once(home: Path, server: ChatServer) -> tuple[float, int, str]:
     """Gate the edit once; return (seconds, requests served, outcome). Leaves the home as it was."""
-    gate = gate_from_config(home)
+    gate = open_gate(home)
     before = server.count
     started = time.perf_counter()
     ctx = ApplyContext(home=home)

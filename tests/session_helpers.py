@@ -29,7 +29,7 @@ from specdistill import (
 )
 from specdistill.checkpoint import init_checkpoints
 from specdistill.evaluation.command import bench_run
-from specdistill.gate.settings import gate_from_config
+from specdistill.gate.settings import open_gate
 from specdistill.models import SessionStatus, TriggerKind
 from specdistill.sessions.lifecycle import transition
 from specdistill.sessions.report import write_reports
@@ -136,7 +136,7 @@ def record_session(
     session = transition(session, SessionStatus.EXECUTING)
     store.create(session, plan)
     before = bench_run(home).snapshot
-    gate = gate_from_config(home)
+    gate = open_gate(home)
     try:
         with checkpointed_run(home, command="test-run", session_id=session_id, notify=None) as run:
             pre = run.head

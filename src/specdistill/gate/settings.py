@@ -109,7 +109,3 @@ def open_gate(
         progress=progress,
         seed=seed,
     )
-
-
-#: The former name of :func:`open_gate`, kept until the CLI calls ``open_gate``.
-gate_from_config = open_gate
