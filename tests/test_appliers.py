@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import specdistill.appliers.base as base
+import specdistill.changeset as changeset
 import specdistill.fsio as fsio
 from conftest import (
     CODER_PROMPT,
@@ -696,12 +696,12 @@ def test_registry_get_of_a_missing_op_names_it() -> None:
 
 
 class FailingWrites:
-    """Replaces ``base.write_change``: the ``fail_on``-th call raises OSError, others write."""
+    """Replaces ``changeset.write_change``: the ``fail_on``-th call raises OSError, others write."""
 
     def __init__(self, fail_on: int) -> None:
         self.fail_on = fail_on
         self.calls = 0
-        self.real = base.write_change
+        self.real = changeset.write_change
 
     def __call__(self, change: FileChange) -> None:
         self.calls += 1
@@ -718,7 +718,7 @@ def test_failing_first_write_leaves_files_identical(
     assert len(applier(op).preview(valid_edit(op), ctx)) == 1
     before = tree_bytes(home)
     faults = FailingWrites(fail_on=1)
-    monkeypatch.setattr(base, "write_change", faults)
+    monkeypatch.setattr(changeset, "write_change", faults)
     edit = valid_edit(op)
     with pytest.raises(ApplyError, match=r"writing failed, files restored.*injected"):
         applier(op).apply(edit, ctx)
@@ -747,7 +747,7 @@ def test_failing_second_write_restores_the_first(
 ) -> None:
     before = tree_bytes(home)
     faults = FailingWrites(fail_on=2)
-    monkeypatch.setattr(base, "write_change", faults)
+    monkeypatch.setattr(changeset, "write_change", faults)
     edit = make_edit(EditOp.REPLACE_SYSTEM_PROMPT, {"agent": "coder", "new_content": "x"})
     with pytest.raises(ApplyError, match="files restored"):
         TwoFileApplier().apply(edit, ctx)

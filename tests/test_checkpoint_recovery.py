@@ -140,14 +140,14 @@ def test_an_unreadable_journal_is_reported_not_guessed(home: Path) -> None:
 
 INTERRUPTING_CLI = TWO_FILE_APPLIER + textwrap.dedent(
     """
-    import specdistill.appliers.base as base
+    import specdistill.changeset as changeset
     import specdistill.appliers.registry as reg_module
 
     builtins = reg_module.builtin_appliers
     reg_module.builtin_appliers = lambda: [
         TwoFileApplier() if a.op == EditOp.SET_AGENT_CLASS else a for a in builtins()
     ]
-    real_write = base.write_change
+    real_write = changeset.write_change
     written = []
 
     def write_change(change):          # a signal arrives between the two files
@@ -156,7 +156,7 @@ INTERRUPTING_CLI = TWO_FILE_APPLIER + textwrap.dedent(
         if len(written) == 2:
             os.kill(os.getpid(), getattr(signal, sys.argv[1]))
 
-    base.write_change = write_change
+    changeset.write_change = write_change
     sys.argv = ["specdistill", "apply", *sys.argv[2:]]
     from specdistill.cli import main
     main()

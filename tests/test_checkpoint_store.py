@@ -348,9 +348,9 @@ def test_a_merge_in_progress_is_refused(home: Path) -> None:
 def test_an_edit_whose_write_fails_is_undone_without_a_commit(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import specdistill.appliers.base as base
+    import specdistill.changeset as changeset
 
-    real_write, calls = base.write_change, []
+    real_write, calls = changeset.write_change, []
 
     def write_change(change: FileChange) -> None:  # the disk fills up on the 2nd write
         calls.append(change.path)
@@ -358,7 +358,7 @@ def test_an_edit_whose_write_fails_is_undone_without_a_commit(
             raise OSError(28, "No space left on device")
         real_write(change)
 
-    monkeypatch.setattr(base, "write_change", write_change)
+    monkeypatch.setattr(changeset, "write_change", write_change)
     before_head, before_bytes = head(home), spec_bytes(home)
     two = edit(EditOp.EDIT_TOOL_DESCRIPTION, {"tool_name": "calculator", "new_description": "x"})
     report = apply_plan(

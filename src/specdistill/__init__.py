@@ -13,15 +13,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from specdistill.appliers.base import (
-        ApplyResult,
-        EditApplier,
-        FileChange,
-        FileEditApplier,
-        ValidationResult,
-    )
+    from specdistill.appliers.base import EditApplier, FileEditApplier, ValidationResult
     from specdistill.appliers.registry import EditApplierRegistry, default_registry
     from specdistill.apply import ApplyReport, apply_plan
+    from specdistill.changeset import FileChange
     from specdistill.checkpoint import (
         CheckpointRun,
         CheckpointStore,
@@ -56,7 +51,7 @@ if TYPE_CHECKING:
         show,
         traces_check,
     )
-    from specdistill.context import ApplyContext
+    from specdistill.context import ApplyContext, ApplyResult
     from specdistill.errors import (
         ApplyError,
         CheckpointError,
@@ -94,15 +89,14 @@ __version__ = "0.1.0"
 
 #: Where each public name lives: imported from there on first use.
 _EXPORTS: dict[str, str] = {
-    "ApplyResult": "specdistill.appliers.base",
     "EditApplier": "specdistill.appliers.base",
-    "FileChange": "specdistill.appliers.base",
     "FileEditApplier": "specdistill.appliers.base",
     "ValidationResult": "specdistill.appliers.base",
     "EditApplierRegistry": "specdistill.appliers.registry",
     "default_registry": "specdistill.appliers.registry",
     "ApplyReport": "specdistill.apply",
     "apply_plan": "specdistill.apply",
+    "FileChange": "specdistill.changeset",
     "CheckpointRun": "specdistill.checkpoint",
     "CheckpointStore": "specdistill.checkpoint",
     "RollbackReport": "specdistill.checkpoint",
@@ -134,6 +128,7 @@ _EXPORTS: dict[str, str] = {
     "show": "specdistill.commands",
     "traces_check": "specdistill.commands",
     "ApplyContext": "specdistill.context",
+    "ApplyResult": "specdistill.context",
     "ApplyError": "specdistill.errors",
     "CheckpointError": "specdistill.errors",
     "ConfigError": "specdistill.errors",

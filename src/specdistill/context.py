@@ -1,26 +1,53 @@
-"""ApplyContext: what appliers share during one run over one spec home."""
+"""ApplyContext: what appliers share during one run over one spec home.
+
+Next to :mod:`specdistill.changeset`: an applied edit's change set (its
+pre-images) is handed to the context when the edit is committed, as an
+:class:`ApplyResult`, so that ``applier.rollback(edit, ctx)`` can restore it.
+"""
 
 from __future__ import annotations
 
 import os
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from specdistill.changeset import ChangeSet, FileChange, FileSnapshot
 from specdistill.errors import ConfigError
 from specdistill.home import SpecHome, default_home
 from specdistill.models import Edit, EditOp, EditRiskTier
 from specdistill.tiers import parse_tier_overrides
 
-if TYPE_CHECKING:
-    from specdistill.appliers.base import ApplyResult, EditJournal, FileChange
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What an applied edit changed, with the pre-images needed to undo it exactly."""
+
+    edit_id: str
+    op: EditOp
+    changes: tuple[FileChange, ...]
+    pre_images: tuple[FileSnapshot, ...]
+
+    @classmethod
+    def of(cls, edit: Edit, change_set: ChangeSet) -> ApplyResult:
+        """The result of ``edit`` having written ``change_set``."""
+        return cls(edit.id, edit.op, change_set.changes, change_set.pre_images)
+
+    @property
+    def change_set(self) -> ChangeSet:
+        """The changes with their pre-images (what :meth:`ChangeSet.restore` undoes)."""
+        return ChangeSet(self.changes, self.pre_images)
+
+    def unified_diff(self, home: Path) -> str:
+        """Every change as a unified diff, with paths relative to ``home``."""
+        return "".join(c.unified_diff(c.path.relative_to(home).as_posix()) for c in self.changes)
 
 
 class ApplyContext:
     """Shared context for appliers: the spec home and the session.
 
     ``openjarvis_home=`` is accepted as an alias of ``home=`` so OpenJarvis
-    callers port unchanged. Applied edits' pre-images are kept here so that
+    callers port unchanged. Applied edits' change sets are kept here so that
     ``applier.rollback(edit, ctx)`` restores the exact previous bytes.
 
     >>> ctx = ApplyContext(home="/tmp/spec", session_id="s1")
@@ -41,16 +68,15 @@ class ApplyContext:
         self.session_id = session_id
         self._applied: dict[str, ApplyResult] = {}
         self._plans: dict[str, tuple[Edit, list[FileChange]]] = {}
-        #: Set by a checkpointed run while one edit is applied: appliers record the
-        #: edit's intent (pre-images) in it before writing. None: no journal.
-        self.journal: EditJournal | None = None
 
     @property
     def home(self) -> Path:
+        """The spec home's root folder."""
         return self.spec_home.root
 
     @property
     def openjarvis_home(self) -> Path:
+        """Alias of :attr:`home`, for OpenJarvis callers."""
         return self.spec_home.root
 
     def __repr__(self) -> str:
@@ -58,6 +84,7 @@ class ApplyContext:
 
     # -- validated plans, kept for apply ------------------------------------------
     def remember_plan(self, edit: Edit, changes: list[FileChange]) -> None:
+        """Keep the changes validated for ``edit``, for its apply."""
         self._plans[edit.id] = (edit, changes)
 
     def take_plan(self, edit: Edit) -> list[FileChange] | None:
@@ -65,14 +92,17 @@ class ApplyContext:
         kept = self._plans.pop(edit.id, None)
         return kept[1] if kept is not None and kept[0] == edit else None
 
-    # -- pre-images of applied edits -------------------------------------------
+    # -- change sets of applied edits ------------------------------------------
     def record_applied(self, result: ApplyResult) -> None:
+        """Keep an applied edit's result (its pre-images) for rollback."""
         self._applied[result.edit_id] = result
 
     def applied_result(self, edit_id: str) -> ApplyResult | None:
+        """The result of the edit applied in this context under ``edit_id``, if any."""
         return self._applied.get(edit_id)
 
     def forget_applied(self, edit_id: str) -> ApplyResult | None:
+        """Remove and return an applied edit's result (it is being rolled back)."""
         return self._applied.pop(edit_id, None)
 
     # -- configuration ------------------------------------------------------------

@@ -12,6 +12,11 @@ For each edit, first match wins:
 
 Tiers are ours: each edit's tier is re-assigned from the default table and the
 home's overrides before routing, whatever the teacher claimed.
+
+Steps 6–7 for one edit, as :func:`_validate_and_apply` reads: preview (the
+change set: new bytes and pre-images, nothing written) → journal (the intent,
+durable, when checkpointed) → write → gate (when given) → commit; or restore,
+from the change set, the one place the edit's pre-images are kept.
 """
 
 from __future__ import annotations
@@ -24,11 +29,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from specdistill.appliers.base import EditApplier, FileEditApplier, restore_all
+from specdistill.appliers.base import EditApplier, FileEditApplier, writing_failed
 from specdistill.appliers.registry import EditApplierRegistry, default_registry
-from specdistill.context import ApplyContext
+from specdistill.changeset import ChangeSet, FileChange, TreeSnapshot
+from specdistill.context import ApplyContext, ApplyResult
 from specdistill.errors import CheckpointError, GateInterrupted, InvalidInput
-from specdistill.fsio import FileSnapshot, capture
 from specdistill.home import SPEC_PATHS, SpecHome, copy_spec
 from specdistill.models import AutonomyMode, Edit, EditOutcome, EditRiskTier, utc_now
 from specdistill.tiers import assign_tiers
@@ -56,19 +61,32 @@ class EditGate(Protocol):
     ) -> GateVerdict: ...
 
 
+#: What undoes an edit in flight: its change set, or for a plug-in applier doing
+#: its own I/O, a snapshot of the whole spec.
+PendingEdit = ChangeSet | TreeSnapshot
+
+
 class EditCheckpoint(Protocol):
     """What the loop asks of a checkpoint (``specdistill.checkpoint.CheckpointRun``).
 
-    ``edit_started`` comes before an edit's apply (it may set ``ctx.journal``);
-    then exactly one of ``edit_applied`` (record it, e.g. commit) or
-    ``edit_not_applied`` (make sure it left no trace). ``stop_requested`` turns
-    true after a Ctrl-C: the loop then attempts no further edit.
+    Per edit: ``edit_started``; ``record_intent`` with the edit's pre-images
+    (durable when it returns: nothing is written before); ``file_written``
+    after each file of a change set; then exactly one of ``edit_applied``
+    (record it, e.g. commit; if that fails, it restores the change set it was
+    given and raises CheckpointError) or ``edit_not_applied`` (the loop has restored the files:
+    forget the intent). When a restore fails, neither is called: the intent
+    stays for recovery. ``stop_requested`` turns true after a Ctrl-C: the loop
+    then attempts no further edit.
     """
 
     @property
     def stop_requested(self) -> bool: ...
 
     def edit_started(self, edit: Edit, ctx: ApplyContext) -> None: ...
+
+    def record_intent(self, edit: Edit, pending: PendingEdit) -> None: ...
+
+    def file_written(self, edit: Edit, change: FileChange) -> None: ...
 
     def edit_applied(self, edit: Edit, ctx: ApplyContext) -> None: ...
 
@@ -94,55 +112,6 @@ def route_edit(edit: Edit, autonomy_mode: AutonomyMode, supported: bool) -> Edit
             error=f"op {edit.op.value} has no registered applier",
         )
     return None
-
-
-def snapshot_spec_files(ctx: ApplyContext) -> list[FileSnapshot]:
-    """Pre-images of every file in the user's spec (for appliers we did not write)."""
-    root = ctx.spec_home.root
-    snapshots = []
-    for name in SPEC_PATHS:
-        top = root / name
-        paths = [top] if top.is_file() else sorted(p for p in top.rglob("*") if p.is_file())
-        snapshots.extend(capture(path) for path in paths)
-    return snapshots
-
-
-def apply_with_restore(applier: EditApplier, edit: Edit, ctx: ApplyContext) -> Callable[[], None]:
-    """Apply; if it raises, the spec's files are as they were before the call.
-
-    Returns the way to undo the applied edit exactly (used when the gate rejects it).
-    """
-    if isinstance(applier, FileEditApplier):
-        applier.apply(edit, ctx)  # restores its own pre-images on failure
-        return functools.partial(applier.rollback, edit, ctx)
-    # A plug-in applier: we cannot know what it touches, so keep the whole spec.
-    before = snapshot_spec_files(ctx)
-    dirs_before = _spec_dirs(ctx)
-    if ctx.journal is not None:
-        ctx.journal.record_snapshot(edit, before)
-
-    def undo() -> None:
-        for snapshot in snapshot_spec_files(ctx):
-            if snapshot.path not in {b.path for b in before}:
-                snapshot.path.unlink(missing_ok=True)
-        restore_all(before)
-        # New folders go too: an empty agents/<name>/ would make <name> a known agent.
-        for directory in sorted(_spec_dirs(ctx) - dirs_before, reverse=True):
-            with contextlib.suppress(OSError):
-                directory.rmdir()  # children sort after parents; only empty ones go
-
-    try:
-        applier.apply(edit, ctx)
-    except BaseException:
-        undo()
-        raise
-    return undo
-
-
-def _spec_dirs(ctx: ApplyContext) -> set[Path]:
-    root = ctx.spec_home.root
-    tops = [root / name for name in SPEC_PATHS if (root / name).is_dir()]
-    return {*tops, *(p for top in tops for p in top.rglob("*") if p.is_dir())}
 
 
 def execute_edits(
@@ -182,6 +151,7 @@ def execute_edits(
 
     outcomes: list[EditOutcome] = []
     for edit in edits:
+        outcome: EditOutcome | None
         if checkpoint is not None and checkpoint.stop_requested:
             outcome = EditOutcome(edit_id=edit.id, status="skipped", error=INTERRUPTED_REASON)
         else:
@@ -201,7 +171,7 @@ def _validate_and_apply(
     checkpoint: EditCheckpoint | None = None,
     gate: EditGate | None = None,
 ) -> EditOutcome:
-    """Steps 5–7, and the gate between apply and record."""
+    """Steps 5–7: validate, then preview → journal → write → gate → commit, or restore."""
     validation = applier.validate(edit, ctx)
     if not validation.ok:
         return EditOutcome(edit_id=edit.id, status="rejected_by_gate", error=validation.reason)
@@ -213,15 +183,20 @@ def _validate_and_apply(
             baseline = copy_spec(ctx.spec_home, Path(directory))
         if checkpoint is not None:
             checkpoint.edit_started(edit, ctx)
+        writing: PendingEdit | None = None  # set once a file may have changed
         try:
-            undo = apply_with_restore(applier, edit, ctx)
-        except BaseException as exc:
+            pending = _preview(applier, edit, ctx)
             if checkpoint is not None:
-                checkpoint.edit_not_applied(edit, ctx)
+                checkpoint.record_intent(edit, pending)
+            writing = pending
+            _write(applier, edit, ctx, pending, checkpoint)
+        except BaseException as exc:
+            _restore(edit, ctx, writing, checkpoint)
             if not isinstance(exc, Exception) or isinstance(exc, CheckpointError):
                 raise
             logger.warning("edit %s failed: %s", edit.id, exc)
-            return EditOutcome(edit_id=edit.id, status="rejected_by_gate", error=str(exc))
+            error = str(writing_failed(edit, exc) if isinstance(writing, ChangeSet) else exc)
+            return EditOutcome(edit_id=edit.id, status="rejected_by_gate", error=error)
         verdict = None
         if gate is not None and baseline is not None:
             stop = (lambda: checkpoint.stop_requested) if checkpoint is not None else None
@@ -230,16 +205,12 @@ def _validate_and_apply(
                     edit, baseline=baseline, candidate=ctx.spec_home, should_stop=stop
                 )
             except BaseException as exc:
-                undo()  # no verdict, no edit
-                if checkpoint is not None:
-                    checkpoint.edit_not_applied(edit, ctx)
+                _restore(edit, ctx, pending, checkpoint)  # no verdict, no edit
                 if isinstance(exc, GateInterrupted):
                     return EditOutcome(edit_id=edit.id, status="skipped", error=GATE_STOPPED)
                 raise
             if not verdict.accepted:
-                undo()
-                if checkpoint is not None:
-                    checkpoint.edit_not_applied(edit, ctx)
+                _restore(edit, ctx, pending, checkpoint)
                 return EditOutcome(
                     edit_id=edit.id,
                     status="rejected_by_gate",
@@ -248,8 +219,7 @@ def _validate_and_apply(
                     error=verdict.reason,
                     gate_report=verdict.report,
                 )
-    if checkpoint is not None:
-        checkpoint.edit_applied(edit, ctx)
+    _commit(edit, ctx, pending, checkpoint)
     return EditOutcome(
         edit_id=edit.id,
         status="applied",
@@ -258,3 +228,65 @@ def _validate_and_apply(
         cluster_deltas=verdict.cluster_deltas if verdict else {},
         gate_report=verdict.report if verdict else None,
     )
+
+
+def _preview(applier: EditApplier, edit: Edit, ctx: ApplyContext) -> PendingEdit:
+    """What the edit will write and the pre-images that undo it; nothing is written.
+
+    A plug-in applier (not a :class:`FileEditApplier`) does its own I/O, so we
+    cannot know what it touches: the whole spec is kept.
+    """
+    if isinstance(applier, FileEditApplier):
+        return applier.prepare(edit, ctx)
+    return TreeSnapshot.capture(ctx.spec_home.root / name for name in SPEC_PATHS)
+
+
+def _write(
+    applier: EditApplier,
+    edit: Edit,
+    ctx: ApplyContext,
+    pending: PendingEdit,
+    checkpoint: EditCheckpoint | None = None,
+) -> None:
+    """Write the edit's files (a plug-in applier writes its own). Does not undo on failure."""
+    if isinstance(pending, TreeSnapshot):
+        applier.apply(edit, ctx)
+        return
+    if checkpoint is None:
+        pending.write()
+    else:
+        pending.write(functools.partial(checkpoint.file_written, edit))
+
+
+def _restore(
+    edit: Edit, ctx: ApplyContext, pending: PendingEdit | None, checkpoint: EditCheckpoint | None
+) -> None:
+    """Undo the edit from its pre-images (None: nothing was written), then forget its intent.
+
+    If the restore fails, the journal keeps the intent: the next command
+    restores the files (recovery), and we stop.
+    """
+    if pending is not None:
+        try:
+            pending.restore()
+        except OSError as exc:
+            if checkpoint is None:
+                raise
+            raise CheckpointError(
+                f"edit {edit.id!r} failed and its files could not be restored: {exc}",
+                hint="fix the cause (disk full? permissions?), then run any command: the "
+                "journal restores them",
+            ) from exc
+    if checkpoint is not None:
+        checkpoint.edit_not_applied(edit, ctx)
+
+
+def _commit(
+    edit: Edit, ctx: ApplyContext, pending: PendingEdit, checkpoint: EditCheckpoint | None
+) -> None:
+    """Record the kept edit (a commit, when checkpointed); its pre-images go to ``ctx``
+    so that ``applier.rollback(edit, ctx)`` can undo it."""
+    if checkpoint is not None:
+        checkpoint.edit_applied(edit, ctx)
+    if isinstance(pending, ChangeSet):
+        ctx.record_applied(ApplyResult.of(edit, pending))

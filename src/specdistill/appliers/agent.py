@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from tomlkit.toml_document import TOMLDocument
 
-from specdistill.appliers.base import FileChange, FileEditApplier
+from specdistill.appliers.base import FileEditApplier
 from specdistill.appliers.routing import config_change
 from specdistill.appliers.toml_doc import TableLike, find_table, set_value
+from specdistill.changeset import FileChange
 from specdistill.context import ApplyContext
 from specdistill.errors import InvalidEdit
 from specdistill.models import Edit, EditOp

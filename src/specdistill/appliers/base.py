@@ -3,25 +3,25 @@
 An applier validates an edit against the spec as it is, applies it, and can undo
 it. :class:`FileEditApplier` does the I/O for the built-in appliers: a subclass
 only computes the new bytes of the files it touches from their current bytes
-(:meth:`FileEditApplier.plan_changes`); the base captures pre-images, checks
-that every output still parses, writes atomically, and restores the exact
-previous bytes on failure or rollback.
+(:meth:`FileEditApplier.plan_changes`); the base checks that every output still
+parses and turns the plan into a :class:`~specdistill.changeset.ChangeSet`
+(:meth:`FileEditApplier.prepare`), which is written atomically and restores the
+exact previous bytes on failure or rollback. The execute loop drives those
+steps itself (to journal and gate between them); :meth:`FileEditApplier.apply`
+is the same steps without a journal or a gate.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import tomllib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
-from specdistill.context import ApplyContext
+from specdistill.changeset import ChangeSet, FileChange
+from specdistill.context import ApplyContext, ApplyResult
 from specdistill.errors import ApplyError, InvalidEdit, NotReversible, UnsafePath
-from specdistill.fsio import FileSnapshot, atomic_write_bytes, capture, restore_exact_bytes
 from specdistill.models import Edit, EditOp
 from specdistill.payloads import Payload, parse_payload
 
@@ -41,56 +41,6 @@ class ValidationResult:
     @classmethod
     def failure(cls, reason: str, field: str | None = None) -> ValidationResult:
         return cls(ok=False, reason=reason, field=field)
-
-
-@dataclass(frozen=True)
-class FileChange:
-    """One file's bytes before and after an edit (``None``: the file is absent)."""
-
-    path: Path
-    before: bytes | None
-    after: bytes | None
-
-    def unified_diff(self, label: str) -> str:
-        before = (self.before or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
-        after = (self.after or b"").decode("utf-8", errors="replace").splitlines(keepends=True)
-        lines = difflib.unified_diff(
-            before,
-            after,
-            fromfile=f"a/{label}" if self.before is not None else "/dev/null",
-            tofile=f"b/{label}" if self.after is not None else "/dev/null",
-        )
-        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    """What an applied edit changed, with the pre-images needed to undo it exactly."""
-
-    edit_id: str
-    op: EditOp
-    changes: tuple[FileChange, ...]
-    pre_images: tuple[FileSnapshot, ...]
-
-    def unified_diff(self, home: Path) -> str:
-        return "".join(c.unified_diff(c.path.relative_to(home).as_posix()) for c in self.changes)
-
-
-class EditJournal(Protocol):
-    """Records an edit's intent before any of its files change (crash safety).
-
-    Set on ``ctx.journal`` by a checkpointed run (see :mod:`specdistill.checkpoint`)
-    for the duration of one edit; None otherwise, and then appliers behave as
-    without it. ``record_intent`` must be durable when it returns.
-    """
-
-    def record_intent(
-        self, edit: Edit, changes: Sequence[FileChange], pre_images: Sequence[FileSnapshot]
-    ) -> None: ...
-
-    def file_written(self, edit: Edit, change: FileChange) -> None: ...
-
-    def record_snapshot(self, edit: Edit, snapshots: Sequence[FileSnapshot]) -> None: ...
 
 
 class EditApplier(ABC):
@@ -163,42 +113,41 @@ class FileEditApplier(EditApplier):
         ctx.remember_plan(edit, planned)
         return ValidationResult.success()
 
-    def apply(self, edit: Edit, ctx: ApplyContext) -> ApplyResult:
+    def prepare(self, edit: Edit, ctx: ApplyContext) -> ChangeSet:
+        """The changes ``apply`` would write now, each with the pre-image it replaces.
+
+        Writes nothing. Uses the plan kept by :meth:`validate` when the files
+        are still what it was computed from; plans afresh otherwise. Raises
+        ApplyError when the edit no longer fits the spec.
+        """
         planned = ctx.take_plan(edit)
-        pre_images = tuple(capture(c.path) for c in planned or ())
-        if planned is None or any(
-            snapshot.data != change.before
-            for change, snapshot in zip(planned, pre_images, strict=True)
-        ):
+        change_set = ChangeSet.capture(planned) if planned is not None else None
+        if change_set is None or change_set.moved():
             # Not validated in this context, or the files moved since: plan afresh.
             try:
                 planned = self._plan(edit, ctx)
             except InvalidEdit as exc:
                 raise ApplyError(exc.message, edit_id=edit.id) from None
-            pre_images = tuple(capture(c.path) for c in planned)
-            for change, snapshot in zip(planned, pre_images, strict=True):
-                if snapshot.data != change.before:
-                    raise ApplyError(
-                        f"{change.path.name} changed while the edit was being applied",
-                        edit_id=edit.id,
-                    )
-        kept = [(c, p) for c, p in zip(planned, pre_images, strict=True) if c.before != c.after]
-        changes = [c for c, _ in kept]
-        pre_images = tuple(p for _, p in kept)
-        result = ApplyResult(edit.id, edit.op, tuple(changes), pre_images)
-        journal = ctx.journal
-        if journal is not None:
-            journal.record_intent(edit, changes, pre_images)  # durable before any write
+            change_set = ChangeSet.capture(planned)
+            moved = change_set.moved()
+            if moved:
+                raise ApplyError(
+                    f"{moved[0].path.name} changed while the edit was being applied",
+                    edit_id=edit.id,
+                )
+        return change_set.without_no_ops()
+
+    def apply(self, edit: Edit, ctx: ApplyContext) -> ApplyResult:
+        """:meth:`prepare`, write, and keep the pre-images on ``ctx`` for :meth:`rollback`."""
+        change_set = self.prepare(edit, ctx)
         try:
-            for change in changes:
-                write_change(change)
-                if journal is not None:
-                    journal.file_written(edit, change)
+            change_set.write()
         except BaseException as exc:
-            restore_all(pre_images)
+            change_set.restore()
             if isinstance(exc, Exception):
-                raise ApplyError(f"writing failed, files restored: {exc}", edit_id=edit.id) from exc
+                raise writing_failed(edit, exc) from exc
             raise
+        result = ApplyResult.of(edit, change_set)
         ctx.record_applied(result)
         return result
 
@@ -208,22 +157,12 @@ class FileEditApplier(EditApplier):
             raise NotReversible(
                 f"edit {edit.id!r} has no recorded pre-image in this context", edit_id=edit.id
             )
-        restore_all(result.pre_images)
+        result.change_set.restore()
 
 
-def write_change(change: FileChange) -> None:
-    """Write one change atomically (or delete the file when ``after`` is None)."""
-    if change.after is None:
-        change.path.unlink(missing_ok=True)
-        return
-    change.path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(change.path, change.after)
-
-
-def restore_all(pre_images: tuple[FileSnapshot, ...] | list[FileSnapshot]) -> None:
-    """Restore pre-images newest-first, so overlapping writes unwind in order."""
-    for snapshot in reversed(pre_images):
-        restore_exact_bytes(snapshot)
+def writing_failed(edit: Edit, exc: Exception) -> ApplyError:
+    """The error for an edit whose write failed (its files already restored)."""
+    return ApplyError(f"writing failed, files restored: {exc}", edit_id=edit.id)
 
 
 def _check_output_parses(edit: Edit, change: FileChange) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from specdistill.appliers.base import FileChange, FileEditApplier
+from specdistill.appliers.base import FileEditApplier
+from specdistill.changeset import FileChange
 from specdistill.context import ApplyContext
 from specdistill.models import Edit, EditOp
 from specdistill.payloads import Payload

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from specdistill.appliers.agent import agent_names
-from specdistill.appliers.base import FileChange, FileEditApplier
+from specdistill.appliers.base import FileEditApplier
 from specdistill.appliers.toml_doc import parse_document
+from specdistill.changeset import FileChange
 from specdistill.context import ApplyContext
 from specdistill.diffpatch import PatchError, apply_unified_diff
 from specdistill.errors import InvalidEdit

@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from specdistill.changeset import FileSnapshot
 from specdistill.errors import CheckpointError
-from specdistill.fsio import FileSnapshot, atomic_write_bytes
+from specdistill.fsio import atomic_write_bytes
 from specdistill.home import SpecHome
 from specdistill.models import utc_now
 

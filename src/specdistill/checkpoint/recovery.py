@@ -27,11 +27,12 @@ import contextlib
 import os
 from pathlib import Path
 
+from specdistill.changeset import restore_exact_bytes
 from specdistill.checkpoint.git import live_git_processes, wait_for_exit
 from specdistill.checkpoint.journal import JournalEntry, JournalFile, stale_temp_files
 from specdistill.checkpoint.store import CheckpointStore
 from specdistill.errors import CheckpointError
-from specdistill.fsio import atomic_write_bytes, read_bytes_or_none, restore_exact_bytes
+from specdistill.fsio import atomic_write_bytes, read_bytes_or_none
 from specdistill.home import SPEC_PATHS, SpecHome
 from specdistill.models import utc_now
 

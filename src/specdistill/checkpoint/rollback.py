@@ -21,13 +21,14 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from specdistill.changeset import capture
 from specdistill.checkpoint.commits import LogEntry, parse_trailers, revert_message
 from specdistill.checkpoint.faults import fault_point
 from specdistill.checkpoint.journal import JournalEntry, JournalFile
 from specdistill.checkpoint.recovery import restore_pre_images
 from specdistill.checkpoint.store import CheckpointStore
 from specdistill.errors import CheckpointError
-from specdistill.fsio import atomic_write_bytes, capture, read_bytes_or_none
+from specdistill.fsio import atomic_write_bytes, read_bytes_or_none
 from specdistill.models import utc_now
 
 

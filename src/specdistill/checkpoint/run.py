@@ -9,11 +9,13 @@ On entry it defers SIGINT/SIGTERM, takes the home's lock (LockHeld at once if a
 live process holds it), recovers an interrupted operation, makes sure the
 repository exists with a baseline commit, and refuses a dirty spec (or, with
 ``allow_dirty``, commits it as "manual changes"). :class:`CheckpointRun` is the
-execute loop's checkpoint: it journals each edit's intent before the applier
-writes (through ``ctx.journal``), commits the applied edit, clears the journal,
-and after a Ctrl-C tells the loop to stop once the edit in flight is finished
-or undone. On exit, even through an exception, the lock is released and the
-signal handlers restored.
+execute loop's checkpoint: it journals each edit's intent before the loop
+writes, commits the applied edit, clears the journal, and after a Ctrl-C tells
+the loop to stop once the edit in flight is finished or undone. It holds no
+pre-image of its own (a failed commit is undone from the loop's change set);
+the journal on disk is the change set's durable form, read back only by
+recovery after a crash. On exit, even through an exception, the lock is
+released and the signal handlers restored.
 """
 
 from __future__ import annotations
@@ -28,20 +30,19 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from specdistill.changeset import ChangeSet, FileChange, TreeSnapshot
 from specdistill.checkpoint.commits import edit_message
 from specdistill.checkpoint.faults import fault_point
 from specdistill.checkpoint.journal import JournalEntry, JournalFile
 from specdistill.checkpoint.lock import HomeLock
-from specdistill.checkpoint.recovery import recover, restore_pre_images
+from specdistill.checkpoint.recovery import recover
 from specdistill.checkpoint.rollback import RollbackReport, last_session, revert_session
 from specdistill.checkpoint.store import CheckpointStore
 from specdistill.errors import CheckpointError
-from specdistill.fsio import FileSnapshot
 from specdistill.home import SpecHome
 from specdistill.models import Edit, utc_now
 
-if TYPE_CHECKING:  # the appliers import the context, which must not import us
-    from specdistill.appliers.base import FileChange
+if TYPE_CHECKING:
     from specdistill.context import ApplyContext
 
 Notify = Callable[[str], None]
@@ -93,7 +94,7 @@ class DeferredSignals:
 
 class CheckpointRun:
     """The checkpoint of one run: implements the execute loop's ``checkpoint=`` hook
-    and the appliers' ``ctx.journal`` hook."""
+    (:class:`specdistill.execute.EditCheckpoint`)."""
 
     def __init__(
         self,
@@ -113,41 +114,40 @@ class CheckpointRun:
         self.commits: dict[str, str] = {}
         self.head = store.head()
         self._entry: JournalEntry | None = None
+        #: The edit in flight's change set, as the loop holds it: restored if the
+        #: commit fails (the entry is what was written to disk for recovery).
+        self._pending: ChangeSet | TreeSnapshot | None = None
         self._written = 0
 
     @property
     def stop_requested(self) -> bool:
         return self.signals.received is not None
 
-    # -- ctx.journal: called by the applier ----------------------------------------------
-    def record_intent(
-        self, edit: Edit, changes: Sequence[FileChange], pre_images: Sequence[FileSnapshot]
-    ) -> None:
-        """Journal the edit (pre-images, post-image hashes) durably; no file changed yet."""
-        home = self.store.home
-        files = tuple(
-            JournalFile.from_snapshot(home, snapshot, change.after)
-            for change, snapshot in zip(changes, pre_images, strict=True)
-        )
-        self._begin(edit, files, whole_spec=False)
+    # -- the journal: called by the execute loop, before and while writing -----------------
+    def record_intent(self, edit: Edit, pending: ChangeSet | TreeSnapshot) -> None:
+        """Journal the edit's pre-images (and post-image hashes) durably; no file changed yet.
 
-    def record_snapshot(self, edit: Edit, snapshots: Sequence[FileSnapshot]) -> None:
-        """Journal every spec file before a plug-in applier that does its own I/O."""
+        A :class:`TreeSnapshot` (a plug-in applier doing its own I/O) journals
+        every spec file, with its post-image unknown.
+        """
         home = self.store.home
-        files = tuple(JournalFile.from_snapshot(home, s, "?") for s in snapshots)
-        self._begin(edit, files, whole_spec=True)
-
-    def _begin(self, edit: Edit, files: tuple[JournalFile, ...], whole_spec: bool) -> None:
+        if isinstance(pending, ChangeSet):
+            files = tuple(
+                JournalFile.from_snapshot(home, snapshot, change.after)
+                for change, snapshot in zip(pending.changes, pending.pre_images, strict=True)
+            )
+        else:
+            files = tuple(JournalFile.from_snapshot(home, s, "?") for s in pending.pre_images)
         entry = JournalEntry(
             kind="edit",
             label=edit.id,
             head=self.head,
             marker={"edit_id": edit.id, "session_id": self.session_id},
             files=files,
-            whole_spec=whole_spec,
+            whole_spec=isinstance(pending, TreeSnapshot),
         )
         self.store.journal.write(entry)
-        self._entry = entry
+        self._entry, self._pending = entry, pending
         self._written = 0
         fault_point("edit:before-write")
 
@@ -163,13 +163,16 @@ class CheckpointRun:
                 f"the edit's context is for {ctx.spec_home.root}, "
                 f"but this run checkpoints {self.store.home.root}"
             )
-        self._entry = None
-        ctx.journal = self
+        self._entry, self._pending = None, None
 
     def edit_applied(self, edit: Edit, ctx: ApplyContext) -> None:
-        """Commit the applied edit (one commit, even when it changed nothing)."""
-        ctx.journal = None
+        """Commit the applied edit (one commit, even when it changed nothing).
+
+        If the commit does not land, the edit is undone (from its change set)
+        and CheckpointError says so.
+        """
         entry, self._entry = self._entry, None
+        pending, self._pending = self._pending, None
         fault_point("edit:after-write")
         if entry is None or entry.whole_spec:
             paths = self.store.dirty_paths()  # the spec was clean before this edit
@@ -185,8 +188,9 @@ class CheckpointRun:
                     f"edit {edit.id!r} was committed, but finishing it failed: {exc.message}",
                     hint="run the command again: it finishes the interrupted step first",
                 ) from exc
+            if pending is not None:
+                pending.restore()
             if entry is not None:
-                restore_pre_images(self.store.home, entry)
                 self.store.journal.clear()
             raise CheckpointError(
                 f"edit {edit.id!r} could not be committed, so it was undone: {exc.message}",
@@ -198,20 +202,11 @@ class CheckpointRun:
         self.commits[edit.id] = sha
 
     def edit_not_applied(self, edit: Edit, ctx: ApplyContext) -> None:
-        """The edit failed or was rejected: make sure its pre-images are back, clear the journal."""
-        ctx.journal = None
+        """The edit failed or was rejected and the loop restored its files: forget its intent."""
         entry, self._entry = self._entry, None
-        if entry is None:
-            return
-        try:
-            restore_pre_images(self.store.home, entry)
-        except OSError as exc:
-            raise CheckpointError(
-                f"edit {edit.id!r} failed and its files could not be restored: {exc}",
-                hint="fix the cause (disk full? permissions?), then run any command: the "
-                "journal restores them",
-            ) from exc
-        self.store.journal.clear()
+        self._pending = None
+        if entry is not None:
+            self.store.journal.clear()
 
 
 def new_session_id() -> str:

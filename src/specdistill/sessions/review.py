@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from specdistill.appliers.base import FileChange, FileEditApplier
+from specdistill.appliers.base import FileEditApplier
 from specdistill.appliers.registry import default_registry
+from specdistill.changeset import FileChange
 from specdistill.checkpoint.lock import HomeLock
 from specdistill.checkpoint.run import Notify, checkpointed_run
 from specdistill.checkpoint.store import CheckpointStore
