@@ -71,6 +71,13 @@ BenchmarkOption = Annotated[
 ]
 
 
+def echo_json(data: object) -> None:
+    """Print ``data`` as indented JSON on stdout (json is imported only when needed)."""
+    import json
+
+    typer.echo(json.dumps(data, indent=2))
+
+
 def handle_errors(command: F) -> F:
     """Print a SpecdistillError as one line (plus hint) and exit non-zero."""
 

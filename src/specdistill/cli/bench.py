@@ -7,7 +7,6 @@ cache_clear`) and renders the result.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from specdistill.cli.app import HomeOption, app, handle_errors, out
+from specdistill.cli.app import HomeOption, app, echo_json, handle_errors, out
 from specdistill.cli.progress import task_progress
 
 bench_app = typer.Typer(help="Score a spec on a benchmark.", no_args_is_help=True)
@@ -58,11 +57,11 @@ def bench_run_command(
         )  # fmt: skip
     errors = [(r.task_id, r.error) for r in run.results if r.error]
     if as_json:
-        typer.echo(json.dumps({
+        echo_json({
             "snapshot": run.snapshot.model_dump(mode="json") if run.snapshot else None,
             "clusters": [vars(s) for s in run.summaries],
             "errors": [{"task_id": t, "error": e} for t, e in errors],
-        }, indent=2))  # fmt: skip
+        })  # fmt: skip
     else:
         table = Table(title=f"benchmark {run.benchmark.version[:19]}", title_justify="left")
         for column in ("cluster", "runs", "scored", "errors", "cached", "mean"):

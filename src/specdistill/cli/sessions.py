@@ -10,7 +10,6 @@ session's ``session.json``; ``history --json`` a list of those records, newest f
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
@@ -23,6 +22,7 @@ from specdistill.cli.app import (
     GateOption,
     HomeOption,
     app,
+    echo_json,
     err,
     handle_errors,
     out,
@@ -56,7 +56,7 @@ def review_command(
 
     previews = commands.review(home)
     if as_json:
-        typer.echo(json.dumps([p.to_json() for p in previews], indent=2))
+        echo_json([p.to_json() for p in previews])
         return
     if not previews:
         out.print("nothing waits for review")
@@ -94,7 +94,7 @@ def review_show_command(
 
     preview = commands.review_show(home, queue_id=queue_id)
     if as_json:
-        typer.echo(json.dumps(preview.to_json(), indent=2))
+        echo_json(preview.to_json())
         return
     edit, item = preview.item.edit, preview.item
     out.print(f"[bold]{escape(item.queue_id)}[/]", soft_wrap=True)
@@ -205,8 +205,10 @@ def history_command(
 
     result = commands.history(home, limit=limit)
     if as_json:
+        import json
+
         records = [json.loads(s.model_dump_json()) for s in result.sessions]
-        typer.echo(json.dumps(records, indent=2))
+        echo_json(records)
     elif result.entries:
         table = Table(title_justify="left")
         for column in ("session", "status", "trigger", "mode", "started (UTC)", "edits", "overall"):
@@ -280,7 +282,7 @@ def doctor_command(
 
     report = commands.doctor(home, reindex=reindex)
     if as_json:
-        typer.echo(json.dumps(report.to_json(), indent=2))
+        echo_json(report.to_json())
     else:
         if report.reindexed is not None:
             out.print(f"reindexed {report.reindexed} session(s) into learning/learning.db")

@@ -6,7 +6,6 @@ the command runs, so ``--help`` stays fast) and renders the result.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +20,7 @@ from specdistill.cli.app import (
     HomeOption,
     ModeOption,
     app,
+    echo_json,
     err,
     handle_errors,
     out,
@@ -52,7 +52,7 @@ def schema() -> None:
     """Print the JSON Schema of a plan: what a teacher's structured output must match."""
     from specdistill import commands
 
-    typer.echo(json.dumps(commands.plan_json_schema(), indent=2))
+    echo_json(commands.plan_json_schema())
 
 
 @app.command("apply")
@@ -160,7 +160,7 @@ def log_command(
 
     entries = commands.log(home, limit=limit)
     if as_json:
-        typer.echo(json.dumps([entry.to_json() for entry in entries], indent=2))
+        echo_json([entry.to_json() for entry in entries])
         return
     if not entries:
         out.print("no spec changes recorded yet")

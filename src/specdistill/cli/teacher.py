@@ -6,7 +6,6 @@ benchmark_build`, :func:`~specdistill.commands.traces_check`) and renders the re
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from specdistill.cli.app import HomeOption, app, handle_errors, out
+from specdistill.cli.app import HomeOption, app, echo_json, handle_errors, out
 
 benchmark_app = typer.Typer(help="Build benchmarks from traces.", no_args_is_help=True)
 traces_app = typer.Typer(
@@ -94,21 +93,18 @@ def traces_check_command(
     readiness = commands.traces_check(home, traces=traces)
     problems = [*readiness.benchmark_problems, *readiness.diagnosis_problems]
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "total": readiness.total,
-                    "rated": readiness.rated,
-                    "high_feedback": readiness.high,
-                    "failing": readiness.failing,
-                    "by_query_class": {
-                        "(none)" if name is None else name: vars(counts)
-                        for name, counts in readiness.by_query_class.items()
-                    },
-                    "problems": problems,
+        echo_json(
+            {
+                "total": readiness.total,
+                "rated": readiness.rated,
+                "high_feedback": readiness.high,
+                "failing": readiness.failing,
+                "by_query_class": {
+                    "(none)" if name is None else name: vars(counts)
+                    for name, counts in readiness.by_query_class.items()
                 },
-                indent=2,
-            )
+                "problems": problems,
+            }
         )
     else:
         limits = readiness.thresholds
