@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from specdistill.gate.driver import GateProgress
     from specdistill.sessions.doctor import DoctorReport
     from specdistill.sessions.loop import LoopResult
-    from specdistill.sessions.report import SessionFacts
+    from specdistill.sessions.report_facts import SessionFacts
     from specdistill.sessions.review import EditPreview, Resolution
     from specdistill.sessions.run import Progress
     from specdistill.teacher.mine import BuildReport
@@ -68,9 +68,6 @@ if TYPE_CHECKING:
 
 Home = str | os.PathLike[str] | None
 PathArg = str | os.PathLike[str]
-
-#: Where a session's markdown report is (report.html is beside it).
-REPORT_MD = "report.md"
 
 
 def _root(home: Home = None) -> Path:
@@ -171,7 +168,8 @@ class SessionRun:
 def _session_run(
     root: Path, session: LearningSession, notes: list[str] | None = None
 ) -> SessionRun:
-    from specdistill.sessions.report import routed_edits
+    from specdistill.sessions.report import REPORT_MD
+    from specdistill.sessions.routing import routed_edits
 
     store = SessionStore(root)
     report = store.session_dir(session.id) / REPORT_MD
@@ -180,7 +178,8 @@ def _session_run(
         plan = store.load_plan(session.id)
     except CorruptSessionData as exc:
         return SessionRun(root, session, LearningPlan(), {}, found, notes or [], exc)
-    return SessionRun(root, session, plan, routed_edits(plan, store), found, notes or [])
+    edits = routed_edits(plan, store, session.id)  # the tiers recorded as it ran
+    return SessionRun(root, session, plan, edits, found, notes or [])
 
 
 def run_session(
@@ -400,7 +399,9 @@ class SessionView:
 def show(home: Home = None, *, session_id: str) -> SessionView:
     """One session: outcomes, deltas, reasons, checkpoints and cost."""
     from specdistill.errors import RuntimeFailure
-    from specdistill.sessions.report import REPORT_HTML, routed_edits, session_facts
+    from specdistill.sessions.report import REPORT_HTML
+    from specdistill.sessions.report_facts import session_facts
+    from specdistill.sessions.routing import load_routing
 
     root = _spec_root(home)
     store = SessionStore(root)
@@ -411,7 +412,7 @@ def show(home: Home = None, *, session_id: str) -> SessionView:
         plan = store.load_plan(session_id)
     except RuntimeFailure as exc:
         plan, plan_error = LearningPlan(), exc
-    facts = session_facts(session, plan, routed_edits(plan, store))
+    facts = session_facts(session, plan, load_routing(store, session, plan))
     try:  # the session's commits in the spec's history (its run's and its approvals')
         commits = [e for e in CheckpointStore(root).log() if e.session_id == session.id]
     except SpecdistillError:

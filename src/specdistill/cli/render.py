@@ -212,7 +212,8 @@ def session_line(index: int, session: LearningSession) -> str:
 
 def render_resolution(result: Resolution) -> None:
     """What approve/reject did: the outcome, its commit and gate report, the session."""
-    from specdistill.sessions.report import REPORT_HTML, fmt_delta
+    from specdistill.sessions.report import REPORT_HTML
+    from specdistill.sessions.report_facts import fmt_delta
 
     outcome, qid = result.outcome, escape(result.item.queue_id)
     line = f"{qid}: {styled(outcome.status)}"
@@ -241,7 +242,7 @@ def render_resolution(result: Resolution) -> None:
 
 def render_session_view(view: SessionView) -> None:
     """``show``: the session's header, benchmark, edits with reasons, queue, commits, report."""
-    from specdistill.sessions.report import (
+    from specdistill.sessions.report_facts import (
         fmt_cluster_deltas,
         fmt_delta,
         fmt_duration,

@@ -201,7 +201,7 @@ def history_command(
 ) -> None:
     """List the learning sessions, newest first (--json: their session.json records)."""
     from specdistill import commands
-    from specdistill.sessions.report import fmt_score
+    from specdistill.sessions.report_facts import fmt_score
 
     result = commands.history(home, limit=limit)
     if as_json:
