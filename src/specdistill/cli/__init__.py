@@ -12,7 +12,9 @@
 
 Each command parses its options, calls one :mod:`specdistill.commands` function,
 imported when the command runs (so ``--help`` loads neither pydantic nor an HTTP
-client), and renders the result.
+client), and renders the result. The modules that declare commands do not use
+``from __future__ import annotations``: typer would ``eval`` every string annotation
+on every start (``bench/cli_startup.py`` measures the start).
 """
 
 # Importing a command group registers its commands on the app, in the order --help

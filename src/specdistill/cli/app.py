@@ -6,8 +6,6 @@ SpecdistillError becomes one line on stderr (plus a hint) and a non-zero exit: 2
 bad input, 1 for runtime failures; ``--verbose`` adds the traceback.
 """
 
-from __future__ import annotations
-
 import functools
 import logging
 import sys

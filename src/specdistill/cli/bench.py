@@ -5,8 +5,6 @@ bench_run`, :func:`~specdistill.commands.cache_stats`, :func:`~specdistill.comma
 cache_clear`) and renders the result.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -7,8 +7,6 @@ runs the bundled example offline. Each calls one :mod:`specdistill.commands` fun
 :func:`~specdistill.commands.quickstart`) and renders the session.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -134,7 +132,7 @@ def loop_command(
 
     count = 0
 
-    def show(session: LearningSession) -> None:
+    def show(session: "LearningSession") -> None:
         nonlocal count
         count += 1
         out.print(escape(session_line(count, session)), soft_wrap=True)

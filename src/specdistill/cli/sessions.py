@@ -8,8 +8,6 @@ input, 1 for runtime failures).
 session's ``session.json``; ``history --json`` a list of those records, newest first.
 """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -4,8 +4,6 @@ Each parses its options, calls one :mod:`specdistill.commands` function (importe
 the command runs, so ``--help`` stays fast) and renders the result.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

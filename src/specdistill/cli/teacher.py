@@ -4,8 +4,6 @@ Each calls one :mod:`specdistill.commands` function (:func:`~specdistill.command
 benchmark_build`, :func:`~specdistill.commands.traces_check`) and renders the result.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 
