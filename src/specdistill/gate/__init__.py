@@ -5,8 +5,8 @@ driver that runs the agents lives elsewhere and only feeds results in.
 """
 
 from specdistill.gate.config import GateConfig, Pair
-from specdistill.gate.decision import ClusterEstimate, GateDecision
-from specdistill.gate.eprocess import confidence_sequence, p_value
+from specdistill.gate.decision import ClusterEstimate, GateDecision, Verdict
+from specdistill.gate.eprocess import confidence_sequence, p_value, stake_grid
 from specdistill.gate.sequential import (
     GateState,
     decide,
@@ -16,6 +16,7 @@ from specdistill.gate.sequential import (
     start,
     step,
 )
+from specdistill.gate.sizing import Sizing, min_tasks
 from specdistill.gate.stats import decide_mean, task_order
 
 __all__ = [
@@ -24,13 +25,17 @@ __all__ = [
     "GateDecision",
     "GateState",
     "Pair",
+    "Sizing",
+    "Verdict",
     "confidence_sequence",
     "decide",
     "decide_mean",
     "decide_sequential",
     "finish",
+    "min_tasks",
     "next_task",
     "p_value",
+    "stake_grid",
     "start",
     "step",
     "task_order",

@@ -1,30 +1,36 @@
-"""Betting e-processes on paired score differences: the arithmetic under the gate.
+"""Mixtures of betting martingales on paired score differences: the arithmetic under the gate.
 
-Every test here is a *betting martingale*: to test H0: mu <= m for the mean mu of paired
-differences D_i in [-1, 1], a gambler starts with wealth 1 and stakes a fraction lambda_i
-of it on each new D_i, chosen from the past only (*predictably*):
+To test H0: mu <= m for the mean mu of paired differences D_i in [-1, 1], a gambler
+starting with wealth 1 stakes a fixed fraction lambda of it on each new D_i:
 
-    K_n(m) = prod_{i <= n} (1 + lambda_i * (D_i - m)),   0 <= lambda_i <= 1 / (1 + m).
+    K_n(lambda, m) = prod_{i <= n} (1 + lambda * (D_i - m)),   0 <= lambda < 1 / (1 + m).
 
 Under H0 each factor has conditional expectation <= 1, so K is a non-negative
-supermartingale and Ville's inequality gives P(sup_n K_n >= 1/alpha) <= alpha: the
-wealth may be checked after every pair and the test stopped at any time. With pass/fail
-scores, m = 0 and a fixed lambda this is Wald's SPRT on discordant pairs (a win multiplies
-the wealth by 1 + lambda, a loss by 1 - lambda, a tie leaves it alone).
+supermartingale and Ville's inequality gives P(sup_n K_n >= 1/alpha) <= alpha: the wealth
+may be checked after every pair and the test stopped at any time. With pass/fail scores,
+m = 0 and one lambda this is Wald's SPRT on discordant pairs (a win multiplies the wealth
+by 1 + lambda, a loss by 1 - lambda, a tie leaves it alone).
 
-Bet size: the growth rate E log(1 + lambda (D - m)) is about lambda g - lambda^2 v / 2 for
-an effect g = mu - m and second moment v = E[(D - m)^2], maximal at lambda = g / v. As in
-the design note we take g = ``gap``, the smallest effect worth detecting (the MDE), and a
-running estimate of v shrunk towards ``gap / cap``, then cap lambda at ``cap / (1 + m)``.
-Everything is computed from sums of past values, so the bets are predictable and the
-tests valid. For pass/fail scores and m = 0, v estimates the discordance rate psi and the
-test is Wald's SPRT on discordant pairs with lambda = min(cap, MDE / psi).
+The gate bets on a fixed *grid* of J stakes at once and averages the wealths:
+
+    K_n(m) = (1/J) sum_j K_n(lambda_j, m),   lambda_j = c_j / (1 + m),
+
+with fractions ``c_j`` = ``top / 1.7^k`` (k = 0..3; 0.9, 0.53, 0.31, 0.18 at the default
+``top`` 0.9). An average of test supermartingales is one, so the mixture is
+anytime-valid with no predictable plug-in; it is monotone in every D_i (each factor is,
+and every factor stays positive for D in [-1, 1] since c_j < 1); and it tracks the best
+stake of the grid up to a factor J (log 4 = 1.4 nats). The top stake makes small samples
+decisive: 7 straight wins give (1.9^7 + 1.53^7 + 1.31^7 + 1.18^7) / 4 = 30 >= 20 =
+1/alpha (a bet sized for a 0.10 effect needed 16 or more); the smaller ones keep power
+for small or noisy effects. Smaller stakes would only help effects too small to prove
+within the gate's budget (a stake c grows the wealth by about c * effect / 2 per pair at
+best, and 300 pairs need ~0.015 nats a pair), while each one costs every test evidence.
 
 References: Wald (1947); Howard et al., Ann. Stat. 49(2), 2021; Waudby-Smith & Ramdas,
-JRSSB 2024 (predictable plug-in bets).
+JRSSB 2024 (betting confidence sequences, mixtures over stakes).
 
-Everything works in log space; a factor <= 0 (possible only at the largest valid bet)
-yields ``-inf``, meaning the gambler went broke and the test can never reject.
+Everything works in log space; a factor <= 0 (only possible at a stake of 1) yields
+``-inf`` for that stake: that gambler went broke, the others play on.
 """
 
 from __future__ import annotations
@@ -32,55 +38,90 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-PRIOR_WEIGHT = 4.0
-"""Pseudo-observations behind the prior guesses used to size the first bets."""
-
 NEG_INF = float("-inf")
-_BISECT_STEPS = 40
+GRID_SIZE = 4
+"""Stakes in the grid: each costs log(GRID_SIZE) nats of evidence, the price of adapting."""
+GRID_RATIO = 1.7
+"""Ratio between neighbouring stakes: a growth rate within ~7% of the best fixed stake."""
+TOP_STAKE = 0.9
+"""Default largest stake, as a fraction of the largest valid bet 1 / (1 + m)."""
+_BISECT_STEPS = 36  # ~3e-11 on [-1, 1]
+_LOG_CAP = 690.0  # exp() of more overflows
+
+Logs = tuple[float, ...]
+"""Log wealth of each stake of the grid, in grid order."""
 
 
-def bet_size(
-    gap: float,
-    m: float,
-    n: int,
-    s1: float,
-    s2: float,
-    cap: float,
-    sign: float = 1.0,
-    adapt: bool = False,
-) -> float:
-    """Return the predictable stake for testing ``H0: sign * mu <= m`` after ``n`` values.
+def stake_grid(top: float = TOP_STAKE) -> tuple[float, ...]:
+    """Return the grid of stake fractions ``top / GRID_RATIO**k``, largest first.
 
-    ``lambda = gap / v`` capped at ``cap / (1 + m)``, where ``v`` estimates
-    E[(sign D - m)^2] from the past sums ``s1`` (of D) and ``s2`` (of D^2), shrunk towards
-    ``gap / limit`` with :data:`PRIOR_WEIGHT` pseudo-observations (so the first stake is
-    the cap). ``sign = -1`` bets on the differences getting *worse* (harm alarms).
-
-    By default the stake ignores the running mean: at m = 0 it depends on the past only
-    through the sum of squares, so turning a lost pair into a won one never lowers the
-    wealth at any later time (the gate's monotonicity property). With ``adapt`` the
-    effect is ``max(gap, shrunk running mean of sign D - m)`` instead, which bets harder
-    on a large effect (used by the harm alarms, to stop a clear regression early).
+    >>> [round(c, 3) for c in stake_grid(0.9)]
+    [0.9, 0.529, 0.311, 0.183]
     """
-    limit = cap / (1.0 + m)
-    t2 = s2 - 2.0 * m * sign * s1 + n * m * m  # sum of (sign*D - m)^2
-    w = PRIOR_WEIGHT
-    effect = max(gap, (w * gap + sign * s1 - n * m) / (w + n)) if adapt else gap
-    second = (w * (gap / limit) + t2) / (w + n)
-    if second <= 0.0:
-        return limit
-    return min(limit, effect / second)
+    if not 0.0 < top <= 1.0:
+        raise ValueError(f"stake_grid: top={top!r}: must be in (0, 1]")
+    return tuple(top / GRID_RATIO**k for k in range(GRID_SIZE))
 
 
-def log_factor(stake: float, d: float, m: float, sign: float = 1.0) -> float:
-    """Return ``log(1 + stake * (sign * d - m))``, or ``-inf`` if the factor is <= 0."""
-    f = 1.0 + stake * (sign * d - m)
-    return math.log(f) if f > 0.0 else NEG_INF
+def stakes_for(fractions: Sequence[float], m: float) -> tuple[float, ...]:
+    """Return the actual bets ``c_j / (1 + m)`` for testing ``mean <= m`` (factor
+    ``1 + lambda (x)`` with ``x = D - m`` in [-(1 + m), 1 - m])."""
+    room = max(1.0 + m, 1e-9)  # m = -1: any D above -1 is infinite evidence
+    return tuple(c / room for c in fractions)
+
+
+def start_logs(size: int = GRID_SIZE) -> Logs:
+    """Every gambler of the grid starts with wealth 1 (log 0)."""
+    return (0.0,) * size
+
+
+def grow(logs: Logs, stakes: Sequence[float], x: float) -> Logs:
+    """Return the log wealths after one more outcome ``x`` (already centred: D - m, or
+    m - D when betting that the mean is *below* m)."""
+    out = []
+    for lg, lam in zip(logs, stakes, strict=True):
+        f = 1.0 + lam * x
+        out.append(lg + math.log(f) if f > 0.0 and lg > NEG_INF else NEG_INF)
+    return tuple(out)
+
+
+def mixture(logs: Logs) -> float:
+    """Return log of the mixture wealth, ``log((1/J) sum_j exp(logs_j))``."""
+    top = max(logs)
+    if top == NEG_INF:
+        return NEG_INF
+    return top + math.log(sum(math.exp(lg - top) for lg in logs)) - math.log(len(logs))
+
+
+def more_needed(
+    logs: Logs, stakes: Sequence[float], x: float, bar: float, limit: int = 100_000
+) -> int | None:
+    """Fewest further outcomes equal to ``x`` that lift the mixture to log wealth ``bar``.
+
+    0 if it is there already; None if no number up to ``limit`` does (``x <= 0`` never
+    helps). Used to say what would decide a test ("needs 6 more tied tasks").
+    """
+    if mixture(logs) >= bar:
+        return 0
+    steps = [math.log1p(lam * x) if 1.0 + lam * x > 0.0 else NEG_INF for lam in stakes]
+    if x <= 0.0 or max(steps) <= 0.0:
+        return None
+
+    def reaches(k: int) -> bool:
+        return mixture(tuple(lg + k * s for lg, s in zip(logs, steps, strict=True))) >= bar
+
+    if not reaches(limit):
+        return None
+    lo, hi = 0, limit  # reaches(hi), not reaches(lo)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if reaches(mid) else (mid, hi)
+    return hi
 
 
 def e_value(log_k: float) -> float:
-    """Return the wealth ``exp(log_k)`` without overflowing (capped at 1e300)."""
-    return math.exp(min(log_k, 690.0))
+    """Return the wealth ``exp(log_k)`` without overflowing (capped at ~1e300)."""
+    return math.exp(min(log_k, _LOG_CAP))
 
 
 def p_value(max_log_k: float) -> float:
@@ -88,86 +129,60 @@ def p_value(max_log_k: float) -> float:
     return min(1.0, math.exp(-max_log_k)) if max_log_k > 0.0 else 1.0
 
 
-def cs_stakes(ds: Sequence[float], gap: float, cap: float) -> list[float]:
-    """Return m-free predictable stakes for a confidence sequence over ``ds``.
+def mixture_log_wealth(
+    ds: Sequence[float], m: float, sign: float = 1.0, fractions: Sequence[float] | None = None
+) -> float:
+    """Log mixture wealth after all of ``ds`` betting that ``sign * (mean - m) > 0``.
 
-    The stake depends on the past spread of D (not on m), is at most ``min(cap, 0.5)``,
-    so every factor ``1 +/- lambda (D - m)`` stays >= 0 for all m in [-1, 1] and the wealth
-    is monotone in m: the interval ends can then be found by bisection.
+    ``sign = 1``: stakes ``c / (1 + m)`` on ``D - m``; ``sign = -1``: stakes ``c / (1 - m)``
+    on ``m - D``, the mirror test (is the mean below m?).
     """
-    limit = min(cap, 0.5)
-    w = PRIOR_WEIGHT
-    prior = gap / limit
-    stakes: list[float] = []
-    s1 = s2 = 0.0
-    for n, d in enumerate(ds):
-        spread = s2 - (s1 * s1 / n if n else 0.0)  # sum of squared deviations
-        v = (w * prior + spread) / (w + n)
-        stakes.append(min(limit, gap / v) if v > 0.0 else limit)
-        s1 += d
-        s2 += d * d
-    return stakes
-
-
-def _log_wealth(ds: Sequence[float], stakes: Sequence[float], m: float, sign: float) -> float:
-    """Log wealth after all of ``ds``, betting that sign * (mean - m) > 0."""
-    total = 0.0
-    for d, lam in zip(ds, stakes, strict=True):
-        f = 1.0 + sign * lam * (d - m)
-        if f <= 0.0:
-            return NEG_INF
-        total += math.log(f)
-    return total
+    grid = tuple(fractions) if fractions is not None else stake_grid()
+    stakes = stakes_for(grid, sign * m)
+    logs = start_logs(len(grid))
+    for d in ds:
+        logs = grow(logs, stakes, sign * (d - m))
+    return mixture(logs)
 
 
 def confidence_sequence(
-    ds: Sequence[float], alpha: float, gap: float, cap: float
+    ds: Sequence[float], alpha: float, fractions: Sequence[float] | None = None
 ) -> tuple[float, float]:
     """Return a confidence sequence ``(low, high)`` for the mean of ``ds``.
 
-    Each end is a one-sided ``1 - alpha`` bound, matching the level of the tests (so the
-    pair is a two-sided ``1 - 2 alpha`` interval): ``low`` is the smallest m whose "mean >
-    m" wealth is now below ``1 / alpha``, ``high`` the mirror image; by Ville's inequality
-    the interval covers the mean at every n simultaneously. Both ends are found by
-    bisection on [-1, 1] (40 halvings, ~1e-12), exact because the wealth is monotone in
-    m. The two wealths share their stakes, so their product is <= 1 and ``low <= high``
-    always. Returns (-1, 1) for no data.
+    ``low`` is the smallest m whose "mean > m" mixture is now below ``1 / alpha``, ``high``
+    the mirror image: each end a one-sided ``1 - alpha`` bound (so the pair is a two-sided
+    ``1 - 2 alpha`` interval), and by Ville's inequality it covers the mean at every n at
+    once. Each factor ``1 + c (D - m) / (1 + m)`` falls as m grows, so the wealth is
+    monotone in m and both ends are found by bisection on [-1, 1]. The sample mean is
+    always inside (log(1 + x) <= x), so ``low <= mean <= high``. Returns (-1, 1) for no
+    data.
     """
     if not ds:
         return (-1.0, 1.0)
-    stakes = cs_stakes(ds, gap, cap)
     bar = math.log(1.0 / alpha)
 
     def rejects_below(m: float) -> bool:  # evidence that mean > m
-        return _log_wealth(ds, stakes, m, 1.0) >= bar
+        return mixture_log_wealth(ds, m, 1.0, fractions) >= bar
 
     def rejects_above(m: float) -> bool:  # evidence that mean < m
-        return _log_wealth(ds, stakes, m, -1.0) >= bar
+        return mixture_log_wealth(ds, m, -1.0, fractions) >= bar
 
-    return (_bisect(rejects_below, True), _bisect(rejects_above, False))
+    low, high = _bisect(rejects_below, True), _bisect(rejects_above, False)
+    return (min(low, high), max(low, high))  # equal up to bisection noise if they cross
 
 
 def _bisect(rejects: Callable[[float], bool], lower: bool) -> float:
     """Find the boundary of the rejected region of m on [-1, 1] (monotone predicate)."""
-    if lower:
-        # rejects(m) is true for small m; the end is the first m where it turns false.
-        if not rejects(-1.0):
-            return -1.0
-        lo, hi = -1.0, 1.0
-        for _ in range(_BISECT_STEPS):
-            mid = (lo + hi) / 2.0
-            if rejects(mid):
-                lo = mid
-            else:
-                hi = mid
-        return hi
-    if not rejects(1.0):
-        return 1.0
+    edge = -1.0 if lower else 1.0
+    if not rejects(edge):
+        return edge
     lo, hi = -1.0, 1.0
     for _ in range(_BISECT_STEPS):
         mid = (lo + hi) / 2.0
-        if rejects(mid):
-            hi = mid
-        else:
+        # lower: rejected for small m, the end is the first m where it stops
+        if rejects(mid) == lower:
             lo = mid
-    return lo
+        else:
+            hi = mid
+    return hi if lower else lo

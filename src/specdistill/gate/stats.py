@@ -9,7 +9,7 @@ with anytime-valid betting e-processes, each at level ``alpha``:
 
 - efficacy: the target cluster's mean paired difference exceeds ``delta_min``;
 - non-inferiority: the other clusters, pooled, lost at most ``eps`` (and, at the more
-  lenient level ``cluster_alpha``, so did each of them).
+  lenient level ``cluster_alpha``, so did each of them that the edit changes).
 
 Requiring all of them is an intersection-union test (Berger 1982), so a false accept has
 probability <= ``alpha`` without any multiplicity correction.
@@ -24,7 +24,7 @@ from typing import Literal
 
 from specdistill.gate.config import GateConfig, Pair, abstain_reason, too_many_errors
 from specdistill.gate.decision import ClusterEstimate, Code, GateDecision, Outcome
-from specdistill.gate.eprocess import confidence_sequence
+from specdistill.gate.eprocess import confidence_sequence, stake_grid
 
 __all__ = ["decide_mean", "task_order"]
 
@@ -92,7 +92,7 @@ def _mean_delta_estimate(
     mean = sum(ds) / n if n else math.nan
     lo = hi = math.nan
     if intervals and n:
-        lo, hi = confidence_sequence(ds, (1.0 - level) / 2.0, cfg.mde, cfg.lam)
+        lo, hi = confidence_sequence(ds, (1.0 - level) / 2.0, stake_grid(cfg.lam))
     return ClusterEstimate(
         cluster=cluster,
         role=role,
