@@ -8,23 +8,40 @@ processes) that interleaves the edit's target cluster with the others; a batch o
 order, so the outcome does not depend on which request finished first. Results are
 cached, so a baseline task is paid for once and an accepted candidate's results become
 the next baseline's for free.
+
+Each task runs ``GateConfig.repeats`` times per spec (default: 3 for an ``openai``
+student, 1 otherwise); its pair is the mean over those runs, errored runs counted against
+the edit (see :class:`Pair`).
+
+Unchanged tasks: before running anything the gate asks which tasks the edit leaves
+unchanged (``unchanged=``, see :func:`fingerprint_unchanged`); those are exact ties, are
+not run, and are listed in the verdict. The default (``"auto"``) compares fingerprints of
+what the student can read: for an ``openai`` student, the per-task view it sends; for a
+``command`` or ``python`` student, which is handed the home's path and may read any of
+it, the whole home (so only an edit that changes no spec file leaves tasks unchanged).
+A user whose agent reads only what the view resolves can declare it with
+``unchanged=fingerprint_unchanged(student, scope="view")``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import Literal
 
 from specdistill.errors import GateInterrupted
 from specdistill.evaluation.benchmark import Benchmark, Task
 from specdistill.evaluation.cache import ResultCache
+from specdistill.evaluation.errors import EvaluationConfigError
 from specdistill.evaluation.judge import Judge
-from specdistill.evaluation.runner import RetryPolicy, Runner, TaskResult
+from specdistill.evaluation.runner import RetryPolicy, Runner, TaskResult, home_fingerprint
 from specdistill.evaluation.scorers import ScorerRegistry
-from specdistill.evaluation.students import Student
+from specdistill.evaluation.spec_view import SpecFiles
+from specdistill.evaluation.students import OpenAIStudent, Student
 from specdistill.gate.config import GateConfig, Pair
-from specdistill.gate.decision import GateDecision
+from specdistill.gate.decision import GateDecision, Verdict
 from specdistill.gate.sequential import decide, finish, next_task, start, step
 from specdistill.gate.stats import decide_mean, task_order
 from specdistill.home import SpecHome
@@ -33,10 +50,57 @@ from specdistill.models import Edit
 #: Called as (runs so far, the gate's budget in runs, the latest result).
 GateProgress = Callable[[int, int, TaskResult], None]
 
+#: Given (baseline home, candidate home, tasks), the ids of the tasks whose student-visible
+#: inputs the edit does not change. Must err towards "changed": a task wrongly called
+#: unchanged is a tie the gate never checks.
+UnchangedTasks = Callable[[SpecHome, SpecHome, Sequence[Task]], AbstractSet[str]]
+
+
+def fingerprint_unchanged(
+    student: Student, *, scope: Literal["view", "home"] | None = None
+) -> UnchangedTasks:
+    """Return the rule that calls a task unchanged when its fingerprint is the same on both
+    specs, over the ``scope`` the student can read.
+
+    ``scope=None`` picks the safe one: ``"view"`` (what the task's request is built from,
+    :meth:`StudentSpec.fingerprint`) only for an :class:`OpenAIStudent`, which reads
+    nothing else; ``"home"`` (every spec file) for any other student, since a command or
+    python agent is handed the home's path. Pass ``scope="view"`` only for an agent known
+    to read just what the view resolves (the bundled example agent does). A view that
+    cannot be built counts as changed.
+    """
+    chosen = scope or ("view" if isinstance(student, OpenAIStudent) else "home")
+
+    def unchanged(base: SpecHome, cand: SpecHome, tasks: Sequence[Task]) -> AbstractSet[str]:
+        if home_fingerprint(base) == home_fingerprint(cand):
+            return {t.id for t in tasks}  # no spec byte differs
+        if chosen == "home":
+            return set()
+        before, after = SpecFiles(base), SpecFiles(cand)
+        same = set()
+        for t in tasks:
+            try:
+                a = before.view(query_class=t.query_class, agent=t.agent).fingerprint()
+                b = after.view(query_class=t.query_class, agent=t.agent).fingerprint()
+            except EvaluationConfigError:
+                continue
+            if a == b:
+                same.add(t.id)
+        return same
+
+    return unchanged
+
 
 @dataclass(frozen=True)
 class GateVerdict:
-    """What the execute loop needs from a gate: keep or undo, and why."""
+    """What the execute loop needs from a gate: keep or undo, and why.
+
+    ``accepted`` is what the loop acts on today; ``outcome`` tells the three endings
+    apart (``"inconclusive"``: the pool or budget ran out, errors made the gate abstain,
+    or an observed drop held it up), for callers that queue inconclusive edits for a
+    person. ``reason`` is the deciding rule, then one plain sentence per part of the
+    decision; ``unchanged`` lists the tasks the edit provably left unchanged (not run).
+    """
 
     accepted: bool
     reason: str
@@ -45,25 +109,32 @@ class GateVerdict:
     report: str
     runs_used: int
     decision: GateDecision | None = field(default=None, repr=False)
+    outcome: Verdict = "reject"
+    unchanged: tuple[str, ...] = ()
 
     @classmethod
-    def from_decision(cls, decision: GateDecision) -> GateVerdict:
+    def from_decision(cls, decision: GateDecision, unchanged: Collection[str] = ()) -> GateVerdict:
+        """The verdict of a finished decision."""
         deltas = {c.cluster: round(c.mean_delta, 6) for c in decision.clusters if c.n > 0}
         target = decision.target
+        summary = decision.summary
         return cls(
             accepted=decision.accepted,
-            reason=decision.reason,
+            reason=f"{decision.reason}. {summary}" if summary else decision.reason,
             benchmark_delta=round(target.mean_delta, 6) if target.n > 0 else None,
             cluster_deltas=deltas,
             report=decision.render(),
             runs_used=decision.runs_used,
             decision=decision,
+            outcome="reject" if decision.verdict == "continue" else decision.verdict,
+            unchanged=tuple(sorted(unchanged)),
         )
 
     @classmethod
     def refused(cls, reason: str) -> GateVerdict:
         """A verdict reached without running anything (e.g. no such target cluster)."""
-        return cls(False, reason, None, {}, f"REJECT: {reason}", 0)
+        return cls(False, reason, None, {}, f"REJECT (inconclusive): {reason}", 0,
+                   outcome="inconclusive")  # fmt: skip
 
 
 class BenchmarkGate:
@@ -87,6 +158,7 @@ class BenchmarkGate:
         retry: RetryPolicy | None = None,
         progress: GateProgress | None = None,
         seed: str = "specdistill",
+        unchanged: UnchangedTasks | Literal["auto", "off"] = "auto",
     ) -> None:
         self.benchmark = benchmark
         self.cache = cache
@@ -96,6 +168,12 @@ class BenchmarkGate:
         self.progress = progress
         self._runs = 0
         self._should_stop: Callable[[], bool] | None = None
+        #: runs per task and spec: the config's, or 3 for an LLM student and 1 otherwise
+        self.repeats = self.config.repeats or (3 if isinstance(student, OpenAIStudent) else 1)
+        if unchanged == "auto":
+            self.unchanged_tasks: UnchangedTasks | None = fingerprint_unchanged(student)
+        else:
+            self.unchanged_tasks = None if unchanged == "off" else unchanged
         self.runner = Runner(
             student,
             judge=judge,
@@ -112,14 +190,22 @@ class BenchmarkGate:
         baseline: SpecHome,
         candidate: SpecHome,
         should_stop: Callable[[], bool] | None = None,
+        unchanged: Collection[str] | None = None,
     ) -> GateVerdict:
         """Decide whether ``candidate`` (the spec with ``edit``) beats ``baseline``.
 
         ``should_stop`` is asked between batches; when it says so (a Ctrl-C), the gate
-        raises GateInterrupted instead of running on for minutes.
+        raises GateInterrupted instead of running on for minutes. ``unchanged`` (task
+        ids) overrides the gate's own rule for which tasks the edit leaves unchanged.
         """
         return asyncio.run(
-            self.aevaluate(edit, baseline=baseline, candidate=candidate, should_stop=should_stop)
+            self.aevaluate(
+                edit,
+                baseline=baseline,
+                candidate=candidate,
+                should_stop=should_stop,
+                unchanged=unchanged,
+            )
         )
 
     async def aevaluate(
@@ -129,14 +215,22 @@ class BenchmarkGate:
         baseline: SpecHome,
         candidate: SpecHome,
         should_stop: Callable[[], bool] | None = None,
+        unchanged: Collection[str] | None = None,
     ) -> GateVerdict:
+        """The coroutine behind :meth:`evaluate`."""
         self._should_stop = should_stop
         try:
-            return await self._evaluate(edit, baseline, candidate)
+            return await self._evaluate(edit, baseline, candidate, unchanged)
         finally:
             await self.runner.aclose()
 
-    async def _evaluate(self, edit: Edit, baseline: SpecHome, candidate: SpecHome) -> GateVerdict:
+    async def _evaluate(
+        self,
+        edit: Edit,
+        baseline: SpecHome,
+        candidate: SpecHome,
+        unchanged: Collection[str] | None,
+    ) -> GateVerdict:
         self._runs = 0
         target = edit.expected_improvement
         clusters = self.benchmark.clusters
@@ -156,9 +250,11 @@ class BenchmarkGate:
             chosen = [tasks[t] for t in order[: self.config.subsample]]
             pairs = await self._pairs(chosen, baseline, candidate)
             return GateVerdict.from_decision(decide_mean(pairs, target, self.config))
-        return GateVerdict.from_decision(
-            await self._sequential(order, tasks, target, baseline, candidate)
-        )
+        if unchanged is None and self.unchanged_tasks is not None:
+            unchanged = self.unchanged_tasks(baseline, candidate, self.benchmark.tasks)
+        same = frozenset(unchanged or ()) & tasks.keys()
+        decision = await self._sequential(order, tasks, target, baseline, candidate, same)
+        return GateVerdict.from_decision(decision, same)
 
     def _check_stop(self) -> None:
         if self._should_stop is not None and self._should_stop():
@@ -167,13 +263,21 @@ class BenchmarkGate:
     async def _sequential(
         self,
         order: Sequence[str],
-        tasks: dict[str, Task],
+        tasks: Mapping[str, Task],
         target: str,
         baseline: SpecHome,
         candidate: SpecHome,
+        same: AbstractSet[str],
     ) -> GateDecision:
         cluster_of = {tid: tasks[tid].cluster for tid in order}
-        state = start(target, set(cluster_of.values()), self.config)
+        changed: dict[str, int] = dict.fromkeys(cluster_of.values(), 0)
+        kept: dict[str, int] = dict.fromkeys(cluster_of.values(), 0)
+        for task_id, cluster in cluster_of.items():
+            (kept if task_id in same else changed)[cluster] += 1
+        state = start(
+            target, set(cluster_of.values()), self.config, changed=changed, unchanged=kept
+        )
+        order = [t for t in order if t not in same]  # exact ties: never run
         used: set[str] = set()
         while not state.done:
             batch: list[str] = []
@@ -195,24 +299,34 @@ class BenchmarkGate:
     ) -> list[Pair]:
         # Baseline first, then candidate (the baseline is usually all cache hits).
         # Connections stay open across batches; aevaluate closes them once.
+        r = self.repeats
         self._check_stop()
-        before = await self.runner.run(baseline, chosen, keep_open=True)
+        before = await self.runner.run(baseline, chosen, repeats=r, keep_open=True)
         self._check_stop()
-        after = await self.runner.run(candidate, chosen, keep_open=True)
+        after = await self.runner.run(candidate, chosen, repeats=r, keep_open=True)
         pairs = []
-        for base, cand in zip(before, after, strict=True):
-            error = base.score is None or cand.score is None
+        for i, task in enumerate(chosen):  # the runner returns each task's r runs in a row
+            base, cand = before[i * r : (i + 1) * r], after[i * r : (i + 1) * r]
+            runs = sum(x.attempts for x in (*base, *cand))
             pairs.append(
                 Pair(
-                    task_id=base.task_id,
-                    cluster=base.cluster,
-                    baseline=None if error else base.score,
-                    candidate=None if error else cand.score,
-                    error=error,
-                    runs=base.attempts + cand.attempts,
+                    task_id=task.id,
+                    cluster=task.cluster,
+                    baseline=_mean_score(base),
+                    candidate=_mean_score(cand),
+                    runs=runs,
+                    repeats=r,
+                    baseline_errors=sum(not x.scored for x in base),
+                    candidate_errors=sum(not x.scored for x in cand),
                 )
             )
-            self._runs += base.attempts + cand.attempts
+            self._runs += runs
             if self.progress is not None:
-                self.progress(self._runs, 2 * self.config.n_max, cand)
+                self.progress(self._runs, 2 * r * self.config.n_max, cand[-1])
         return pairs
+
+
+def _mean_score(results: Sequence[TaskResult]) -> float | None:
+    """Mean score over the runs that produced one, None if none did."""
+    scores = [x.score for x in results if x.scored and x.score is not None]
+    return sum(scores) / len(scores) if scores else None
