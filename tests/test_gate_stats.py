@@ -115,7 +115,7 @@ def test_futility_stops_fast():
     d = run("L" * 50, {"math": "T" * 50, "parsing": "T" * 50})
     assert d.target.n <= 6 and d.reason.startswith("futility")
     assert d.verdict == "reject"
-    assert "an improvement is unlikely" in d.summary
+    assert "a gain of 0.10 or more is ruled out (level 0.2)" in d.summary
 
 
 def test_drop_veto_holds_and_samples_the_dropped_cluster():

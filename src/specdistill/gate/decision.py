@@ -109,6 +109,7 @@ class GateDecision:
     cluster_alpha: float | None = None
     beta: float = 0.2
     unchanged: int = 0
+    mde: float = 0.1
 
     @property
     def accepted(self) -> bool:
@@ -253,6 +254,8 @@ def _sentences(d: GateDecision) -> tuple[str, ...]:
         status = "the edit changes none of them, so it cannot improve them"
     elif t.proven:
         status = f"improvement proven (e={_num(t.e_value or 0.0)} ≥ {_num(bar)})"
+    elif d.code == "futile" and d.reason.startswith("futility: a gain"):
+        status = f"a gain of {d.mde:.2f} or more is ruled out (level {d.beta:g})"
     elif d.code == "futile":
         status = f"an improvement is unlikely (its evidence fell to beta {d.beta:g})"
     else:

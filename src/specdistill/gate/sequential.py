@@ -621,6 +621,7 @@ def decide(state: GateState, *, intervals: bool = True) -> GateDecision:
         cluster_alpha=cfg.cluster_alpha,
         beta=cfg.beta,
         unchanged=sum(state.unchanged),
+        mde=cfg.mde,
     )
 
 
