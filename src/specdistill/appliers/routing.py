@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from specdistill.appliers.base import FileChange, FileEditApplier
+from collections.abc import Callable
+
+from tomlkit.toml_document import TOMLDocument
+
+from specdistill.appliers.base import FileEditApplier
 from specdistill.appliers.toml_doc import dump_document, ensure_table, parse_document, set_value
+from specdistill.changeset import FileChange
 from specdistill.context import ApplyContext
 from specdistill.errors import InvalidEdit
 from specdistill.fsio import read_bytes_or_none
@@ -13,7 +18,9 @@ from specdistill.payloads import Payload, SetModelForQueryClass, SetModelParam, 
 POLICY_MAP = ("learning", "routing", "policy_map")
 
 
-def config_change(ctx: ApplyContext, edit: Edit, mutate) -> list[FileChange]:
+def config_change(
+    ctx: ApplyContext, edit: Edit, mutate: Callable[[TOMLDocument], None]
+) -> list[FileChange]:
     """Parse config.toml, let ``mutate(doc)`` edit it, and return the one FileChange."""
     path = ctx.spec_home.config_path
     before = read_bytes_or_none(path)
@@ -30,7 +37,7 @@ class SetModelForQueryClassApplier(FileEditApplier):
     def plan_changes(self, edit: Edit, payload: Payload, ctx: ApplyContext) -> list[FileChange]:
         assert isinstance(payload, SetModelForQueryClass)
 
-        def mutate(doc) -> None:
+        def mutate(doc: TOMLDocument) -> None:
             table = ensure_table(doc, POLICY_MAP, label="config.toml", edit_id=edit.id)
             set_value(
                 table,
@@ -54,7 +61,7 @@ class SetModelParamApplier(FileEditApplier):
         if problem:
             raise InvalidEdit(problem, edit_id=edit.id, field="payload.value")
 
-        def mutate(doc) -> None:
+        def mutate(doc: TOMLDocument) -> None:
             keys = ("models", payload.model)
             table = ensure_table(doc, keys, label="config.toml", edit_id=edit.id)
             set_value(

@@ -6,7 +6,7 @@ import tomlkit
 from tomlkit.toml_document import TOMLDocument
 
 from specdistill.appliers.agent import agent_table
-from specdistill.appliers.base import FileChange, FileEditApplier
+from specdistill.appliers.base import FileEditApplier
 from specdistill.appliers.routing import config_change
 from specdistill.appliers.toml_doc import (
     dump_document,
@@ -16,6 +16,7 @@ from specdistill.appliers.toml_doc import (
     set_value,
     string_array,
 )
+from specdistill.changeset import FileChange
 from specdistill.context import ApplyContext
 from specdistill.errors import InvalidEdit
 from specdistill.fsio import read_bytes_or_none
@@ -105,11 +106,11 @@ class EditToolDescriptionApplier(FileEditApplier):
             config = parse_document(
                 read_bytes_or_none(ctx.spec_home.config_path), label="config.toml", edit_id=edit.id
             )
-            used = {
-                tool
-                for name in (find_table(config, ("agent",)) or {})
-                for tool in (find_table(config, ("agent", name)) or {}).get("tools", [])
-            }
+            used: set[str] = set()
+            for name in find_table(config, ("agent",)) or ():
+                agent = find_table(config, ("agent", name))
+                if agent is not None:
+                    used.update(agent.get("tools", ()))
             if payload.tool_name not in used:
                 raise InvalidEdit(
                     f"unknown tool {payload.tool_name!r}: no agent uses it and the home has "
