@@ -47,7 +47,8 @@ def find_table(doc: TOMLDocument, keys: Sequence[str]) -> TableLike | None:
         node = node[key]
     if isinstance(node, AoT) or not hasattr(node, "get"):
         return None
-    return node
+    table: TableLike = node
+    return table
 
 
 def ensure_table(doc: TOMLDocument, keys: Sequence[str], *, label: str, edit_id: str) -> TableLike:
@@ -66,7 +67,8 @@ def ensure_table(doc: TOMLDocument, keys: Sequence[str], *, label: str, edit_id:
             new.add(tomlkit.nl())  # a blank line before whatever table follows
         node[key] = new
         node = node[key]
-    return node
+    table: TableLike = node
+    return table
 
 
 def _kind(value: Any) -> str:
@@ -119,7 +121,7 @@ def coerce_to_existing(existing: Any, new: Any, *, label: str, edit_id: str) -> 
 
 def set_value(table: TableLike, key: str, value: Any, *, label: str, edit_id: str) -> None:
     """Set ``key`` (exactly) to a typed value, keeping the key's place and comment."""
-    existing = table.get(key)
+    existing: Any = table.get(key)
     plain = existing.unwrap() if hasattr(existing, "unwrap") else existing
     value = coerce_to_existing(plain, value, label=label, edit_id=edit_id)
     if isinstance(existing, tomlkit.items.Item) and existing.trivia.comment:

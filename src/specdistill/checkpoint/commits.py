@@ -205,7 +205,7 @@ class LogEntry:
         cls, commit: str, when: str, subject: str, trailers: dict[str, str]
     ) -> LogEntry | None:
         """The entry for a commit, or None when specdistill did not write it."""
-        common = {
+        common: dict[str, Any] = {
             "commit": commit,
             "when": when,
             "subject": subject,

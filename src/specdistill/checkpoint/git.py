@@ -20,6 +20,7 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from specdistill.errors import CheckpointError
 
@@ -98,7 +99,7 @@ class Git:
             raise git_failure(args, proc.returncode, proc.stderr, self.cwd)
         return proc
 
-    def out(self, *args: str, **kwargs) -> str:
+    def out(self, *args: str, **kwargs: Any) -> str:
         """The command's stdout as text, without the trailing newline."""
         return self.run(*args, **kwargs).stdout.decode("utf-8", "surrogateescape").rstrip("\n")
 

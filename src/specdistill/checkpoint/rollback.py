@@ -253,7 +253,10 @@ class _Planner:
             entry = LogEntry.from_trailers(commit, "", subject, parse_trailers(trailers))
             if entry is None:
                 others.append(f"commit {commit[:10]} ({subject!r}, not made by specdistill)")
-            elif entry.session_id not in (None, self.session_id, *sessions):
+            elif entry.session_id is not None and entry.session_id not in (
+                self.session_id,
+                *sessions,
+            ):
                 sessions.append(entry.session_id)
         later = [f"session {s!r}" for s in sessions] + others
         what = ", ".join(later) if later else "a later change"
