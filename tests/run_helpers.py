@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from specdistill import LearningPlan
 from specdistill.checkpoint import init_checkpoints
 from specdistill.evaluation import student_spec
 from specdistill.example import agent
-from specdistill.example.quickstart import create_example_home
+from specdistill.example.quickstart import create_example_home, example_data
 from specdistill.plan import load_plan
 
 #: The outcome of each edit of the example plan in tiered mode, through the gate.
@@ -81,3 +82,19 @@ def interrupting_agent(task: dict[str, Any], spec_home: str) -> str:
         else:
             os.kill(os.getpid(), signal.SIGINT)
     return agent.answer(task, spec_home)
+
+
+def example_spec_bytes() -> dict[str, bytes]:
+    """The spec files as shipped in the package (what a fresh example home starts with)."""
+    files: dict[str, bytes] = {}
+
+    def walk(node: Traversable, prefix: str) -> None:
+        for entry in node.iterdir():
+            name = f"{prefix}{entry.name}"
+            if entry.is_dir():
+                walk(entry, name + "/")
+            elif name.split("/")[0] in ("config.toml", "agents", "tools"):
+                files[name] = entry.read_bytes()
+
+    walk(example_data(), "")
+    return files

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from checkpoint_helpers import isolate_git
+from run_helpers import example_spec_bytes
 from specdistill.cli import app
 from specdistill.example.quickstart import run_quickstart
-from test_quickstart import example_spec_bytes
 
 runner = CliRunner()
 

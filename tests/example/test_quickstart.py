@@ -9,16 +9,14 @@ import os
 import re
 import subprocess
 import time
-from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from checkpoint_helpers import SPECDISTILL, isolate_git
-from run_helpers import EXPECTED, commit_trailers, example_home, spec_bytes
+from run_helpers import EXPECTED, commit_trailers, example_home, example_spec_bytes, spec_bytes
 from specdistill.cli import app
-from specdistill.example.quickstart import example_data
 from specdistill.execute import GATE_STOPPED
 from specdistill.models import LearningSession
 
@@ -28,22 +26,6 @@ runner = CliRunner()
 def session_of(home: Path) -> LearningSession:
     [directory] = (home / "learning" / "sessions").iterdir()
     return LearningSession.model_validate_json((directory / "session.json").read_text())
-
-
-def example_spec_bytes() -> dict[str, bytes]:
-    """The spec files as shipped in the package (what a fresh example home starts with)."""
-    files: dict[str, bytes] = {}
-
-    def walk(node: Traversable, prefix: str) -> None:
-        for entry in node.iterdir():
-            name = f"{prefix}{entry.name}"
-            if entry.is_dir():
-                walk(entry, name + "/")
-            elif name.split("/")[0] in ("config.toml", "agents", "tools"):
-                files[name] = entry.read_bytes()
-
-    walk(example_data(), "")
-    return files
 
 
 def comparable(session: LearningSession) -> dict:
@@ -160,7 +142,7 @@ def test_ctrl_c_while_gating_undoes_the_edit_in_flight_and_exits_130(
             "specdistill.example.agent:answer", "run_helpers:interrupting_agent"
         )
     )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), "COLUMNS": "160",
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "COLUMNS": "160",
            "SD_TEST_MARKER": str(tmp_path / "ctrl-c-sent")}  # fmt: skip
     proc = subprocess.run(
         [SPECDISTILL, "run", "--plan", str(home / "plan.json"), "--home", str(home),

@@ -18,8 +18,6 @@ import pytest
 from checkpoint_helpers import (
     REPO_ROOT,
     child_env,
-    isolate_git,
-    make_home,
     plan,
     run_cli,
     temperature,
@@ -29,16 +27,6 @@ from specdistill.apply import apply_plan
 from specdistill.checkpoint import HomeLock, LockInfo, checkpointed_run
 from specdistill.checkpoint.lock import read_lock
 from specdistill.errors import LockHeld
-
-
-@pytest.fixture(autouse=True)
-def _no_git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return make_home(tmp_path / "home")
 
 
 def _dead_pid() -> int:

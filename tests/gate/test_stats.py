@@ -343,7 +343,7 @@ def test_task_order_is_stable_across_processes():
         "import json; from specdistill.gate import task_order; "
         f"print(json.dumps(task_order({IDS!r}, 'timeouts', 'session-1')))"
     )
-    src = str(Path(__file__).resolve().parents[1] / "src")
+    src = str(Path(__file__).resolve().parents[2] / "src")
     outs = []
     for seed in ("1", "4242"):
         env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": src}

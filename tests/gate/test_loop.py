@@ -144,7 +144,7 @@ def test_cli_apply_with_the_gate_keeps_only_the_helpful_edit(home: Path) -> None
     config.write_text(
         config.read_text()
         + '\n[specdistill.student]\nkind = "python"\n'
-        + 'function = "test_gate_loop:prompt_reading_student"\n'
+        + 'function = "gate.test_loop:prompt_reading_student"\n'
     )
     plan = {
         "edits": [

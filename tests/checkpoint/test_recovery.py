@@ -18,8 +18,6 @@ from checkpoint_helpers import (
     describe_calculator,
     git,
     head,
-    isolate_git,
-    make_home,
     max_turns,
     plan,
     run_cli,
@@ -35,16 +33,6 @@ from specdistill.checkpoint import CheckpointStore, DeferredSignals, recover_hom
 from specdistill.errors import CheckpointError
 
 INTENT = Path("learning") / "journal" / "intent.json"
-
-
-@pytest.fixture(autouse=True)
-def _no_git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return make_home(tmp_path / "home")
 
 
 def _killed_at(home: Path, tmp_path: Path, point: str, *edits) -> None:

@@ -14,8 +14,6 @@ from checkpoint_helpers import (
     few_shot,
     git,
     head,
-    isolate_git,
-    make_home,
     max_turns,
     plan,
     replace_prompt,
@@ -29,16 +27,6 @@ from specdistill.apply import apply_plan
 from specdistill.checkpoint import CheckpointStore, rollback_session
 from specdistill.cli import app
 from specdistill.errors import CheckpointError
-
-
-@pytest.fixture(autouse=True)
-def _no_git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return make_home(tmp_path / "home")
 
 
 def _apply(home: Path, session_id: str, *edits) -> dict[str, str]:

@@ -32,16 +32,6 @@ from specdistill.cli import app
 from specdistill.errors import CheckpointError, DirtyTree
 
 
-@pytest.fixture(autouse=True)
-def _no_git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    isolate_git(monkeypatch, tmp_path)
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    return make_home(tmp_path / "home")
-
-
 def test_init_makes_a_baseline_commit_and_keeps_learning_out(tmp_path: Path) -> None:
     root = tmp_path / "fresh"
     result = CliRunner().invoke(app, ["init", "--home", str(root)])
