@@ -21,6 +21,7 @@ from specdistill.errors import InvalidInput, SpecdistillError
 from specdistill.gate.config import GateMode
 
 app = typer.Typer(
+    rich_markup_mode=None,
     name="specdistill",
     help="Safely apply a teacher model's typed edits to your agent's spec.",
     no_args_is_help=True,

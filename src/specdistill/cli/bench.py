@@ -15,9 +15,13 @@ from rich.table import Table
 from specdistill.cli.app import HomeOption, app, echo_json, handle_errors, out
 from specdistill.cli.progress import task_progress
 
-bench_app = typer.Typer(help="Score a spec on a benchmark.", no_args_is_help=True)
+bench_app = typer.Typer(
+    rich_markup_mode=None, help="Score a spec on a benchmark.", no_args_is_help=True
+)
 cache_app = typer.Typer(
-    help="The result cache of benchmark runs (learning/cache.db).", no_args_is_help=True
+    rich_markup_mode=None,
+    help="The result cache of benchmark runs (learning/cache.db).",
+    no_args_is_help=True,
 )
 app.add_typer(bench_app, name="bench")
 app.add_typer(cache_app, name="cache")

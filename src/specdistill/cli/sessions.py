@@ -33,6 +33,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 QueueIdArgument = Annotated[str, typer.Argument(metavar="ID", help="<session_id>:<edit_id>.")]
 
 review_app = typer.Typer(
+    rich_markup_mode=None,
     help="The review queue: edits waiting for a person (list, or 'show ID').",
     no_args_is_help=False,
 )

@@ -13,9 +13,13 @@ from rich.table import Table
 
 from specdistill.cli.app import HomeOption, app, echo_json, handle_errors, out
 
-benchmark_app = typer.Typer(help="Build benchmarks from traces.", no_args_is_help=True)
+benchmark_app = typer.Typer(
+    rich_markup_mode=None, help="Build benchmarks from traces.", no_args_is_help=True
+)
 traces_app = typer.Typer(
-    help="Inspect traces (JSONL or an OpenJarvis traces.db).", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Inspect traces (JSONL or an OpenJarvis traces.db).",
+    no_args_is_help=True,
 )
 app.add_typer(benchmark_app, name="benchmark")
 app.add_typer(traces_app, name="traces")
