@@ -1,16 +1,20 @@
 # Sourced by the other scripts: make .venv with the project installed (idempotent).
+# EXTRAS (default "dev") picks the optional dependencies: the quickstart needs none.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PY="${PYTHON:-python3}"
+EXTRAS="${EXTRAS-dev}"
 if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
-STAMP="$VENV/.installed-$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
-if [ ! -f "$STAMP" ]; then
+KEY="$( (cat "$ROOT/pyproject.toml"; echo "$EXTRAS") | sha256sum | cut -c1-16)"
+FULL="$( (cat "$ROOT/pyproject.toml"; echo dev) | sha256sum | cut -c1-16)"
+# An install with the dev extras serves every script; a bare one only the quickstart.
+if [ ! -f "$VENV/.installed-$KEY" ] && [ ! -f "$VENV/.installed-$FULL" ]; then
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT[dev]"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROOT${EXTRAS:+[$EXTRAS]}"
   rm -f "$VENV"/.installed-*
-  touch "$STAMP"
+  touch "$VENV/.installed-$KEY"
 fi
 export PATH="$VENV/bin:$PATH"
