@@ -386,11 +386,12 @@ def test_e_values_and_p_values_are_valid(rows):
     d = decide_sequential(pairs, TARGET, clusters=CLUSTERS)
     for c in (d.target, d.pooled, *d.clusters):
         assert c is not None
-        assert c.e_value is None or c.e_value >= 0.0
-        assert c.harm_e is None or c.harm_e >= 0.0
-        assert c.p_value is None or 0.0 <= c.p_value <= 1.0
-        if c.n:
-            assert -1.0 <= c.ci_low <= c.ci_high <= 1.0
+        # The p-value is min(1, 1/e) of the largest wealth reached, so each bounds the other.
+        if c.e_value is not None and c.p_value is not None:
+            assert c.p_value == pytest.approx(min(1.0, 1.0 / c.e_value) if c.e_value > 1 else 1.0)
+        if c.n and not c.errors:
+            # The sample mean lies inside its own confidence sequence.
+            assert c.ci_low - 1e-6 <= c.mean_delta <= c.ci_high + 1e-6
     assert d.outcome in ("accept", "reject", "continue")
     assert d.runs_used == 2 * d.pairs_used and d.errors <= d.pairs_used
 
@@ -410,7 +411,12 @@ def test_confidence_sequence_contains_the_mean_of_steady_data(center, noise):
 def test_confidence_sequence_is_an_interval(ds, alpha):
     lo, hi = confidence_sequence(ds, alpha)
     assert -1.0 <= lo <= hi <= 1.0
-    assert 0.0 <= p_value(math.log(1 / alpha)) <= 1.0
+    if ds:
+        mean = sum(ds) / len(ds)
+        assert lo - 1e-9 <= mean <= hi + 1e-9
+    # Wealth exactly at the bar 1/alpha gives p = alpha; no wealth gives p = 1.
+    assert p_value(math.log(1 / alpha)) == pytest.approx(alpha)
+    assert p_value(0.0) == 1.0
 
 
 def _simulate(rng: random.Random, target: tuple[float, float], off: tuple[float, float]) -> bool:
