@@ -32,7 +32,9 @@ class BenchmarkError(BadLines):
 
     def __init__(self, problems: list[str], *, path: Path | None = None) -> None:
         super().__init__(
-            problems, path=path, hint="fix the lines named above; see README ## Benchmarks"
+            problems,
+            path=path,
+            hint="fix the lines named above; the task format is in docs/benchmarks.md",
         )
 
 

@@ -29,7 +29,9 @@ class TraceError(BadLines):
     """A traces file is malformed or unreadable. ``problems`` holds one line per bad line."""
 
     def __init__(self, problems: list[str], *, path: Path | None = None) -> None:
-        super().__init__(problems, path=path, hint="see README ## The teacher for the trace format")
+        super().__init__(
+            problems, path=path, hint="the trace format is in docs/teacher.md (Traces)"
+        )
 
 
 class NotReady(InvalidInput):
