@@ -21,6 +21,11 @@ import pytest
 from specdistill import ApplyContext, Edit, EditOp, EditRiskTier, init_home
 from specdistill.tiers import DEFAULT_TIERS, PILLARS
 
+#: The ops an auto-mode run applies: every op but the manual-tier ones (never applied).
+APPLYING_OPS = frozenset(
+    op for op, tier in DEFAULT_TIERS.items() if tier is not EditRiskTier.MANUAL
+)
+
 #: The config.toml of the ``home`` fixture: comments everywhere, aligned ``=``,
 #: a multi-line array with a trailing comma, a literal-string key, a quoted
 #: model name with a dot, and ``max_turns`` next to ``max_turns_hard``.

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import HOME_CONFIG, make_edit, tree_bytes, valid_edit
+from conftest import APPLYING_OPS, HOME_CONFIG, make_edit, tree_bytes, valid_edit
 from specdistill import (
     ApplyContext,
     ApplyResult,
@@ -335,7 +335,7 @@ def test_applied_edits_can_be_rolled_back_through_the_context(home: Path) -> Non
     outcomes = execute_edits(edits=edits, ctx=ctx, autonomy_mode=AUTO)
     registry = default_registry(plugins=False)
     applied = [e for e, o in zip(edits, outcomes, strict=True) if o.status == "applied"]
-    assert len(applied) == 10
+    assert len(applied) == len(APPLYING_OPS)
     for edit in reversed(applied):
         registry.get(edit.op).rollback(edit, ctx)
     assert tree_bytes(home) == before

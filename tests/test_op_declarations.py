@@ -30,7 +30,7 @@ from specdistill.payloads import (
     ops_where,
 )
 from specdistill.teacher import plan as teacher_plan
-from specdistill.teacher.prompts import template
+from specdistill.teacher.prompts import render
 from specdistill.tiers import DEFAULT_TIERS, PILLARS
 
 SRC = Path(specdistill.__file__).parent
@@ -111,11 +111,11 @@ def test_teacher_op_sets_come_from_the_declarations() -> None:
 
 @pytest.mark.parametrize("prompt", ["plan_system", "next_edit_system"])
 def test_the_teacher_is_told_every_op_and_its_payload_keys(prompt: str) -> None:
-    text = template(prompt)
+    text = render(prompt)  # the vocabulary is generated from the declarations
     for d in DECLARATIONS:
-        assert d.op.value in text, f"{prompt}.md does not list {d.op.value}"
+        assert d.op.value in text, f"{prompt} does not list {d.op.value}"
         for key in d.payload.model_fields:
-            assert key in text, f"{prompt}.md does not name {d.op.value}'s payload key {key}"
+            assert key in text, f"{prompt} does not name {d.op.value}'s payload key {key}"
 
 
 def _imported_modules(path: Path) -> set[str]:

@@ -200,6 +200,9 @@ class OpDeclaration:
     applier: str
     area: SpecArea
     agent: AgentRef = AgentRef.NONE
+    #: What the teacher's prompt adds to the op's payload keys (the vocabulary it reads
+    #: is generated from these declarations).
+    teacher_note: str = ""
 
 
 #: The edit vocabulary: one declaration per op, in EditOp order.
@@ -219,6 +222,7 @@ DECLARATIONS: tuple[OpDeclaration, ...] = (
         default_tier=EditRiskTier.AUTO,
         applier="specdistill.appliers.routing:SetModelParamApplier",
         area=SpecArea.CONFIG,
+        teacher_note="value is typed: temperature, top_p, max_tokens, ...",
     ),
     OpDeclaration(
         EditOp.PATCH_SYSTEM_PROMPT,
@@ -228,6 +232,7 @@ DECLARATIONS: tuple[OpDeclaration, ...] = (
         applier="specdistill.appliers.prompt:PatchSystemPromptApplier",
         area=SpecArea.SYSTEM_PROMPT,
         agent=AgentRef.PAYLOAD_OR_TARGET,
+        teacher_note="diff is a unified diff against the agent's current system prompt",
     ),
     OpDeclaration(
         EditOp.REPLACE_SYSTEM_PROMPT,
@@ -237,6 +242,7 @@ DECLARATIONS: tuple[OpDeclaration, ...] = (
         applier="specdistill.appliers.prompt:ReplaceSystemPromptApplier",
         area=SpecArea.SYSTEM_PROMPT,
         agent=AgentRef.PAYLOAD_OR_TARGET,
+        teacher_note="new_content is the whole new prompt",
     ),
     OpDeclaration(
         EditOp.SET_AGENT_CLASS,
@@ -255,6 +261,7 @@ DECLARATIONS: tuple[OpDeclaration, ...] = (
         applier="specdistill.appliers.agent:SetAgentParamApplier",
         area=SpecArea.CONFIG,
         agent=AgentRef.PAYLOAD,
+        teacher_note='not "class", "tools" or "model"',
     ),
     OpDeclaration(
         EditOp.EDIT_FEW_SHOT_EXEMPLARS,
@@ -264,6 +271,7 @@ DECLARATIONS: tuple[OpDeclaration, ...] = (
         applier="specdistill.appliers.prompt:EditFewShotExemplarsApplier",
         area=SpecArea.FEW_SHOT,
         agent=AgentRef.PAYLOAD_OR_TARGET,
+        teacher_note='exemplars is the full new list of {"input", "output"}',
     ),
     OpDeclaration(
         EditOp.ADD_TOOL_TO_AGENT,
@@ -298,6 +306,7 @@ DECLARATIONS: tuple[OpDeclaration, ...] = (
         default_tier=EditRiskTier.MANUAL,
         applier="specdistill.appliers.lora:LoraFinetuneApplier",
         area=SpecArea.CONFIG,
+        teacher_note="never applied automatically",
     ),
 )
 

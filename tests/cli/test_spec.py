@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import VALID_PAYLOADS, make_edit, tree_bytes, valid_edit
+from conftest import APPLYING_OPS, VALID_PAYLOADS, make_edit, tree_bytes, valid_edit
 from specdistill import EditOp, LearningPlan
 from specdistill.cli import app
 
@@ -96,7 +96,7 @@ def test_dry_run_writes_nothing_but_shows_diffs(home: Path, plan: Path) -> None:
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert "Dry run: nothing was written" in out
-    assert out.count("would apply") == 10
+    assert out.count("would apply") == len(APPLYING_OPS)
     assert "-max_turns = 4\n+max_turns = 6" in out
     assert "+++ b/agents/coder/few_shot.json" in out
     assert tree_bytes(home) == before

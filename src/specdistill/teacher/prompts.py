@@ -14,6 +14,10 @@ template           placeholders
 ``next_edit_*``    ``$clusters`` ``$history`` ``$spec``
 ``references_*``   ``$items``
 =================  ===========================================================
+
+``$vocabulary`` (any template) is filled by :func:`edit_vocabulary`, from the op
+declarations (``specdistill.payloads.DECLARATIONS``): a new op reaches the teacher
+without touching a prompt.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import json
 from importlib import resources
 from string import Template
 from typing import Any
+
+from specdistill.payloads import DECLARATIONS
 
 PROMPTS_PACKAGE = "specdistill.teacher"
 NAMES = (
@@ -47,9 +53,19 @@ def template(name: str) -> str:
 
 def render(name: str, **values: Any) -> str:
     """Prompt ``name`` with its placeholders filled (a missing one raises KeyError)."""
-    return Template(template(name)).substitute(
-        {k: v if isinstance(v, str) else block(v) for k, v in values.items()}
-    )
+    filled = {k: v if isinstance(v, str) else block(v) for k, v in values.items()}
+    return Template(template(name)).substitute({"vocabulary": edit_vocabulary(), **filled})
+
+
+@functools.cache
+def edit_vocabulary() -> str:
+    """One line per op: its payload keys, and what the teacher must know about them."""
+    lines = []
+    for declared in DECLARATIONS:
+        keys = ", ".join(declared.payload.model_fields)
+        note = f" ({declared.teacher_note})" if declared.teacher_note else ""
+        lines.append(f"- {declared.op.value}: {keys}{note}")
+    return "\n".join(lines)
 
 
 def block(value: Any) -> str:
