@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from specdistill.errors import InvalidInput, SpecdistillError
 from specdistill.gate.config import GateMode
+from specdistill.inert import inert
 
 app = typer.Typer(
     rich_markup_mode=None,
@@ -28,9 +29,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+class InertConsole(Console):
+    """A rich console that shows control characters in any string it renders as escapes
+    (:func:`specdistill.inert.inert`): every printed string and table cell goes through
+    ``render_str``, so untrusted text (edit ids, rationales, diffs, endpoint replies)
+    cannot drive the terminal, whoever prints it."""
+
+    def render_str(self, text: str, **options: Any) -> Any:
+        return super().render_str(inert(text), **options)
+
+
 # Wide enough for the outcome table when piped; a terminal uses its own width.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, highlight=False)
+out = InertConsole(highlight=False, width=None if sys.stdout.isatty() else 120)
+err = InertConsole(stderr=True, highlight=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 _state = {"verbose": False}

@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from specdistill.cli.app import err
 from specdistill.gate.config import GateMode
+from specdistill.inert import inert
 
 if TYPE_CHECKING:
     from specdistill.evaluation.runner import ProgressCallback, TaskResult
@@ -51,7 +52,8 @@ def gate_progress(mode: GateMode) -> Iterator[GateProgress | None]:
         bar = bars.add_task("gating", total=None)
 
         def progress(runs: int, budget: int, result: TaskResult) -> None:
-            bars.update(bar, completed=runs, total=budget, description=f"gating ({result.cluster})")
+            shown = escape(inert(result.cluster))  # a cluster name is untrusted text
+            bars.update(bar, completed=runs, total=budget, description=f"gating ({shown})")
 
         yield progress
 
@@ -77,7 +79,7 @@ def session_progress(enabled: bool = True) -> Iterator[SessionProgress | None]:
         def progress(label: str, done: int, total: int) -> None:
             # The gate's total is its budget, which it rarely uses: show no fake total.
             shown = total if label in ("baseline", "after") else None
-            bars.update(bar, description=label, completed=done, total=shown)
+            bars.update(bar, description=escape(inert(label)), completed=done, total=shown)
 
         yield progress
 

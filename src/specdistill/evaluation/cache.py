@@ -21,6 +21,7 @@ user to run ``specdistill cache clear``, which deletes the file.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ from types import TracebackType
 from specdistill.errors import RuntimeFailure
 from specdistill.evaluation.errors import CacheCorrupt
 from specdistill.evaluation.hashing import sha256_hex
-from specdistill.home import SpecHome
+from specdistill.home import LEARNING_DIR, SpecHome
 
 CACHE_FILE = "cache.db"
 SCHEMA_VERSION = 1
@@ -96,7 +97,7 @@ class CacheStats:
 def cache_path(home: str | os.PathLike[str] | SpecHome) -> Path:
     """``<home>/learning/cache.db``."""
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
-    return spec_home.learning_dir / CACHE_FILE
+    return spec_home.resolve(LEARNING_DIR, CACHE_FILE)  # a link out of the home is refused
 
 
 class ResultCache:
@@ -164,7 +165,15 @@ class ResultCache:
             row = self.db.execute(
                 "SELECT score, answer, latency FROM results WHERE key = ?", (key.digest(),)
             ).fetchone()
-        return CachedResult(float(row[0]), row[1], float(row[2])) if row else None
+        if row is None:
+            return None
+        score, answer, latency = row
+        if not (_finite(score) and _finite(latency) and isinstance(answer, str)):
+            self._close_quietly()  # a corrupt row: nothing read from this file is trusted
+            raise CacheCorrupt(
+                self.path, f"a stored result is not a (score, answer, latency) row: {row!r:.80}"
+            )
+        return CachedResult(float(score), answer, float(latency))
 
     def put(self, key: CacheKey, *, score: float, answer: str, latency: float) -> None:
         """Store a scored result (errors must never be stored: they have no score)."""
@@ -213,6 +222,11 @@ class ResultCache:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _finite(value: object) -> bool:
+    """A real, finite number (SQLite keeps whatever was stored, whatever the column type)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _sidecars(path: Path) -> tuple[Path, Path]:

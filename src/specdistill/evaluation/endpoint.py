@@ -158,7 +158,9 @@ class ChatEndpoint:
         if status >= 400:
             retryable = status >= 500 or status in RETRYABLE_STATUS
             raise self._fail(
-                f"HTTP {status}: {_tail(response.text)}", retryable=retryable, status=status
+                f"HTTP {status}: {_tail(self.redact(response.text))}",
+                retryable=retryable,
+                status=status,
             )
         try:
             data = response.json()
@@ -169,7 +171,7 @@ class ChatEndpoint:
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise self._fail(
                 f"garbage body, not a chat completion ({type(exc).__name__}): "
-                f"{_tail(response.text)}",
+                f"{_tail(self.redact(response.text))}",
                 retryable=True,
                 status=status,
             ) from None

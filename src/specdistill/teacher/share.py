@@ -44,7 +44,14 @@ DEFAULT_PATTERNS: dict[str, str] = {
         r"\b(?:sk|pk|rk)-[A-Za-z0-9_-]{16,}|\bgh[pousr]_[A-Za-z0-9]{20,}"
         r"|\bAKIA[0-9A-Z]{16}\b|\bxox[abprs]-[A-Za-z0-9-]{10,}|\bAIza[0-9A-Za-z_-]{30,}"
     ),
-    "long_token": r"\b(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{32,}\b",
+    # A whole base64 / base64url run (``/``, ``+`` and ``=`` padding included) of 32+
+    # characters mixing upper case, lower case and digits (AWS-style secret keys, whose
+    # pieces between ``/`` are short); else any 32+ run of letters, digits, ``_`` and ``-``.
+    "long_token": (
+        r"(?<![A-Za-z0-9+/=_-])(?=[A-Za-z0-9+/_-]*\d)(?=[A-Za-z0-9+/_-]*[a-z])"
+        r"(?=[A-Za-z0-9+/_-]*[A-Z])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/=_-])"
+        r"|\b(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{32,}\b"
+    ),
     "long_digits": r"(?<!\d)\d(?:[ .-]?\d){8,}(?!\d)",
 }
 SHAREABLE = ("query", "answer", "feedback", "query_class", "agent", "tool_calls")
