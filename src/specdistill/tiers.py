@@ -7,6 +7,7 @@ Pure functions over the default table (each op's declared tier, see
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -31,9 +32,12 @@ def parse_tier_overrides(raw: Mapping[str, Any] | None) -> dict[EditOp, EditRisk
         try:
             op = EditOp(op_name)
         except ValueError:
-            known = ", ".join(op.value for op in EditOp)
+            ops = [op.value for op in EditOp]
+            close = difflib.get_close_matches(str(op_name), ops, n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            known = ", ".join(ops)
             raise ConfigError(
-                f"[specdistill.tier_overrides]: unknown op {op_name!r}",
+                f"[specdistill.tier_overrides]: unknown op {op_name!r}{guess}",
                 hint=f"known ops: {known}",
             ) from None
         try:

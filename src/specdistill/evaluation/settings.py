@@ -9,7 +9,8 @@
     timeout = 120                   # seconds per call / per command run
     argv = ["python", "my_agent.py"]  # command: run in the spec home
     function = "my_pkg.agent:answer"  # python
-    fingerprint_scope = "view"      # "home" if your agent reads more than the view
+    fingerprint_scope = "view"      # command/python: the agent reads only its view
+                                    # (default "home": it may read any spec file)
     agent = "assistant"             # the agent of tasks that name none (spec_view)
 
     [specdistill.judge]
@@ -35,9 +36,10 @@ servers need none). An ``api_key`` written into config.toml is refused.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,12 +54,93 @@ from specdistill.home import SpecHome
 DEFAULT_BENCHMARK = "benchmark.jsonl"
 
 
-def config_section(home: SpecHome, name: str) -> dict[str, Any]:
+#: The keys each reader of a ``[specdistill.<table>]`` declares: the one list a table's
+#: unknown keys are checked against (with a did-you-mean), and a reader may only ask a
+#: table for a key it declared (:class:`Section` refuses any other), so a key cannot be
+#: read without being known. Other modules declare theirs beside their readers
+#: (``GATE_KEYS``, ``TEACHER_KEYS``, ``TRACES_KEYS``, ...).
+STUDENT_KEYS = frozenset(
+    {"kind", "base_url", "api_key_env", "timeout", "argv", "function", "fingerprint_scope",
+     "agent"}
+)  # fmt: skip
+JUDGE_KEYS = frozenset({"base_url", "model", "api_key_env", "timeout"})
+RUNNER_KEYS = frozenset({"concurrency", "max_attempts"})
+BENCHMARK_KEYS = frozenset({"path"})
+
+
+def did_you_mean(word: str, known: Collection[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known``, or ``""``."""
+    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown_key_error(table: str, key: str, known: Collection[str]) -> str:
+    """The one line for an unknown key of ``[specdistill.<table>]``."""
+    return (
+        f"config.toml: [specdistill.{table}] has an unknown key {key!r}{did_you_mean(key, known)}"
+        f"; known keys: {', '.join(sorted(known))}"
+    )
+
+
+def check_known_keys(
+    table: str, section: Mapping[str, Any], known: Collection[str], *, tables: Collection[str] = ()
+) -> None:
+    """Refuse a key of ``section`` that is not in ``known`` (sub-tables named in
+    ``tables`` are allowed), naming the closest known key."""
+    allowed = {*known, *tables}
+    for key in section:
+        if key not in allowed:
+            raise EvaluationConfigError(unknown_key_error(table, key, allowed))
+
+
+class Section(Mapping[str, Any]):
+    """A ``[specdistill.<table>]`` as read, restricted to the keys its reader declared.
+
+    Reading a key that was not declared is a programming error (``KeyError`` naming the
+    declaration to extend), so every key the code reads is a known key.
+    """
+
+    def __init__(self, table: str, data: Mapping[str, Any], known: Collection[str]) -> None:
+        self.table = table
+        self._data = data
+        self.known = frozenset(known)
+
+    def _declared(self, key: str) -> None:
+        if key not in self.known:
+            raise KeyError(
+                f"[specdistill.{self.table}] {key!r} is read but not declared: add it to the "
+                "reader's known keys (e.g. RUNNER_KEYS in evaluation/settings.py)"
+            )
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._declared(key)
+        return self._data.get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self._declared(key)
+        return self._data[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def config_section(
+    home: SpecHome, name: str, known: Collection[str], *, tables: Collection[str] = ()
+) -> Section:
+    """``[specdistill.<name>]`` of the home's config.toml (empty when absent), its keys
+    checked against ``known`` (and sub-tables ``tables``): an unknown key is an error
+    with a did-you-mean; an ``api_key`` is refused (secrets do not belong in the spec)."""
     try:
         with home.config_path.open("rb") as handle:
             config = tomllib.load(handle)
     except FileNotFoundError:
-        return {}
+        return Section(name, {}, known)
     except tomllib.TOMLDecodeError as exc:
         raise EvaluationConfigError(f"config.toml is not valid TOML ({exc})") from None
     section = config.get("specdistill", {}).get(name, {})
@@ -68,7 +151,8 @@ def config_section(home: SpecHome, name: str) -> dict[str, Any]:
             f"config.toml: [specdistill.{name}] api_key is refused (a secret does not belong "
             "in the spec); set api_key_env to the name of an environment variable"
         )
-    return section
+    check_known_keys(name, section, known, tables=tables)
+    return Section(name, section, {*known, *tables})
 
 
 def _key(
@@ -104,10 +188,13 @@ def student_from_config(
     """The student ``[specdistill.student]`` describes (``kind`` overrides the file's)."""
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
     env = os.environ if environ is None else environ
-    section = config_section(spec_home, "student")
+    section = config_section(spec_home, "student", STUDENT_KEYS)
     kind = kind or section.get("kind", "openai")
     timeout = _number(section, "timeout", 120.0, "student")
-    scope = section.get("fingerprint_scope", "view")
+    # What the student reads decides its cache key and which tasks an edit leaves
+    # unchanged. An openai student reads only what it sends ("view"); a command or python
+    # agent is handed the home's path, so "home" unless the user declares otherwise.
+    scope = section.get("fingerprint_scope", "view" if kind == "openai" else "home")
     if scope not in ("view", "home"):
         raise EvaluationConfigError(
             "[specdistill.student] fingerprint_scope must be 'view' or 'home'"
@@ -120,7 +207,8 @@ def student_from_config(
                 "SPECDISTILL_STUDENT_BASE_URL"
             )
         key = _key(section, env, "SPECDISTILL_STUDENT_API_KEY", "student")
-        return OpenAIStudent(ChatEndpoint(base_url, api_key=key, timeout=timeout, name="student"))
+        endpoint = ChatEndpoint(base_url, api_key=key, timeout=timeout, name="student")
+        return OpenAIStudent(endpoint, fingerprint_scope=scope)
     if kind == "command":
         argv = section.get("argv")
         if not isinstance(argv, list):
@@ -142,7 +230,7 @@ def judge_from_config(
     """The judge ``[specdistill.judge]`` describes, or None when no base_url is set."""
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
     env = os.environ if environ is None else environ
-    section = config_section(spec_home, "judge")
+    section = config_section(spec_home, "judge", JUDGE_KEYS)
     base_url = env.get("SPECDISTILL_JUDGE_BASE_URL") or section.get("base_url")
     if not base_url:
         return None
@@ -163,7 +251,7 @@ class RunnerSettings:
 def runner_settings(home: str | os.PathLike[str] | SpecHome) -> RunnerSettings:
     """``[specdistill.runner]`` concurrency and max_attempts."""
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
-    section = config_section(spec_home, "runner")
+    section = config_section(spec_home, "runner", RUNNER_KEYS)
     values = {}
     for key in ("concurrency", "max_attempts"):
         value = section.get(key, 8 if key == "concurrency" else 3)
@@ -178,7 +266,7 @@ def runner_settings(home: str | os.PathLike[str] | SpecHome) -> RunnerSettings:
 def benchmark_path(home: str | os.PathLike[str] | SpecHome) -> Path:
     """``[specdistill.benchmark] path`` (relative to the home), else ``<home>/benchmark.jsonl``."""
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
-    path = config_section(spec_home, "benchmark").get("path", DEFAULT_BENCHMARK)
+    path = config_section(spec_home, "benchmark", BENCHMARK_KEYS).get("path", DEFAULT_BENCHMARK)
     if not isinstance(path, str) or not path:
         raise EvaluationConfigError("[specdistill.benchmark] path must be a file path")
     return spec_home.root / Path(path).expanduser()

@@ -93,6 +93,7 @@ from specdistill.teacher import (
     teacher_settings,
     trace_thresholds,
 )
+from specdistill.teacher.settings import TRACES_KEYS
 from specdistill.teacher.share import SharePolicy
 from specdistill.teacher.traces import Trace
 
@@ -103,7 +104,7 @@ ROUND_STOPS = (BudgetExceeded, TeacherReplyError, EndpointError)
 
 def traces_path(home: SpecHome) -> Path | None:
     """``[specdistill.traces] path`` (relative to the home), or None when unset."""
-    value = config_section(home, "traces").get("path")
+    value = config_section(home, "traces", TRACES_KEYS).get("path")
     if value is None:
         return None
     if not isinstance(value, str) or not value:

@@ -40,6 +40,7 @@ The environment overrides the file: ``SPECDISTILL_TEACHER_BASE_URL``,
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ from typing import Any
 from specdistill.evaluation.endpoint import ChatEndpoint, Secret, check_base_url
 from specdistill.evaluation.runner import RetryPolicy
 from specdistill.evaluation.settings import _key as resolve_key
-from specdistill.evaluation.settings import config_section
+from specdistill.evaluation.settings import check_known_keys, config_section
 from specdistill.home import SpecHome
 from specdistill.teacher.client import CostLedger, Pricing, StructuredOutput, TeacherClient
 from specdistill.teacher.errors import TeacherConfigError
@@ -56,6 +57,19 @@ from specdistill.teacher.share import DEFAULT_SHARE, Scrubber, SharePolicy
 from specdistill.teacher.traces import TraceThresholds
 
 Home = str | os.PathLike[str] | SpecHome
+
+#: The keys of ``[specdistill.teacher]`` (``scrub`` is its sub-table) and of
+#: ``[specdistill.teacher.scrub]``: the readers below ask for no other.
+TEACHER_KEYS = frozenset(
+    {"base_url", "model", "api_key_env", "timeout", "price_per_1k_input",
+     "price_per_1k_output", "max_cost_per_session_usd", "max_tokens", "temperature",
+     "structured_output", "bytes_per_token", "max_attempts", "share", "max_sample_traces",
+     "max_field_chars", "max_sample_chars", "max_spec_chars", "tasks_per_cluster",
+     "max_edits"}
+)  # fmt: skip
+SCRUB_KEYS = frozenset({"disable", "patterns"})
+#: ``[specdistill.traces]``: the thresholds, and ``path`` (read by ``sessions/teach.py``).
+TRACES_KEYS = frozenset({f.name for f in dataclasses.fields(TraceThresholds)} | {"path"})
 
 
 def _home(home: Home) -> SpecHome:
@@ -121,7 +135,7 @@ class TeacherSettings:
 def teacher_settings(home: Home, *, environ: Mapping[str, str] | None = None) -> TeacherSettings:
     """``[specdistill.teacher]`` with the environment's overrides (see the module doc)."""
     env = os.environ if environ is None else environ
-    section = config_section(_home(home), "teacher")
+    section = config_section(_home(home), "teacher", TEACHER_KEYS, tables=["scrub"])
     base_url = env.get("SPECDISTILL_TEACHER_BASE_URL") or section.get("base_url")
     if not base_url:
         raise TeacherConfigError(
@@ -163,11 +177,13 @@ def teacher_settings(home: Home, *, environ: Mapping[str, str] | None = None) ->
 
 def share_policy(home: Home) -> SharePolicy:
     """What ``[specdistill.teacher]`` lets leave the machine, and the scrubber."""
-    section = config_section(_home(home), "teacher")
+    section = config_section(_home(home), "teacher", TEACHER_KEYS, tables=["scrub"])
     share = section.get("share", sorted(DEFAULT_SHARE))
     if not isinstance(share, list) or not all(isinstance(s, str) for s in share):
         raise TeacherConfigError("[specdistill.teacher] share must be a list of field names")
     scrub = section.get("scrub", {})
+    if isinstance(scrub, dict):
+        check_known_keys("teacher.scrub", scrub, SCRUB_KEYS)
     extra = scrub.get("patterns", {}) if isinstance(scrub, dict) else None
     disable = scrub.get("disable", []) if isinstance(scrub, dict) else None
     if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
@@ -189,7 +205,7 @@ def share_policy(home: Home) -> SharePolicy:
 
 def trace_thresholds(home: Home) -> TraceThresholds:
     """``[specdistill.traces]``: what counts as good or failing, and how many are needed."""
-    section = config_section(_home(home), "traces")
+    section = config_section(_home(home), "traces", TRACES_KEYS)
     values: dict[str, Any] = {}
     for key, default, integer in (
         ("min_traces", 20, True),
