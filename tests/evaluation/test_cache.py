@@ -77,6 +77,13 @@ EDITS = [
      {"tool_name": "calculator", "new_description": "Maths."}, "", {"a0", "a1", "a2"}),
     ("unused-tool", "edit_tool_description",
      {"tool_name": "weather", "new_description": "Rain?"}, "", set()),
+    # the openai student never sends these: its cache keys on what it sends
+    ("never-sent-param", "set_agent_param",
+     {"agent": "beta", "param": "max_turns", "value": 12}, "", set()),
+    ("never-sent-class", "set_agent_class", {"new_class": "react", "agent": "alpha"}, "",
+     set()),
+    ("sent-param", "set_model_param",
+     {"model": "math-model", "param": "seed", "value": 7}, "", {"b-math"}),
 ]  # fmt: skip
 
 

@@ -230,3 +230,25 @@ def test_home_scope_reruns_on_any_spec_edit(tmp_path: Path, home: Path) -> None:
             again = run(home, lines, student, cache=cache)
         assert {r.task_id for r in again if not r.cached} == rerun, scope
         apply_edit(home, "set_agent_param", {"agent": "alpha", "param": "seed", "value": 2})
+
+
+@pytest.mark.parametrize(
+    ("section", "scope"),
+    [
+        ('kind = "command"\nargv = ["python", "agent.py"]', "home"),
+        ('kind = "python"\nfunction = "json:dumps"', "home"),
+        ('kind = "openai"\nbase_url = "http://127.0.0.1:9/v1"', "view"),
+        ('kind = "command"\nargv = ["python", "agent.py"]\nfingerprint_scope = "view"', "view"),
+        ('kind = "python"\nfunction = "json:dumps"\nfingerprint_scope = "view"', "view"),
+        ('kind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\nfingerprint_scope = "home"', "home"),
+    ],
+    ids=["command", "python", "openai", "command-declared", "python-declared", "openai-home"],
+)
+def test_the_scope_is_the_whole_home_unless_the_agent_is_declared_to_read_its_view(
+    home: Path, section: str, scope: str
+) -> None:
+    """A command or python agent is handed the home's path: it may read any spec file, so
+    its results key on the whole home until the user declares it reads only its view."""
+    config = home / "config.toml"
+    config.write_text(config.read_text() + f"\n[specdistill.student]\n{section}\n")
+    assert student_from_config(home, environ={}).fingerprint_scope == scope

@@ -152,7 +152,7 @@ class Runner:
                 view = files.view(query_class=task.query_class, agent=task.agent)
             except EvaluationConfigError as exc:
                 raise EvaluationConfigError(f"task {task.id!r}: {exc.message}") from None
-            views[task.id] = (view, whole or view.fingerprint())
+            views[task.id] = (view, whole or self.student.view_fingerprint(view))
         return views
 
     async def run(

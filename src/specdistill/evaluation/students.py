@@ -32,9 +32,15 @@ under test for that task. Three kinds:
     JSON value is serialised. An exception is an error (retried only for TimeoutError
     and ConnectionError).
 
-``command`` and ``python`` students read the home themselves. Their cache key assumes
-they read what the view resolves (``fingerprint_scope = "view"``); pass
-``fingerprint_scope="home"`` if your agent reads more, so any spec edit re-runs it.
+What a student reads decides its results' cache key and which tasks an edit leaves
+unchanged (:meth:`Student.view_fingerprint`, ``fingerprint_scope``). The ``openai``
+student reads exactly what it sends: its fingerprint is the request minus the task's
+own message (:func:`spec_request`), so a param it never sends (``max_turns``) or the
+agent's class changes neither. ``command`` and ``python`` students are handed the
+home's path and may read any of it, so their safe default is the whole home
+(``fingerprint_scope="home"``: any spec edit re-runs every task); an agent known to read
+only the view it is given (the bundled example agent) is declared with
+``fingerprint_scope="view"`` (``[specdistill.student] fingerprint_scope = "view"``).
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from specdistill.evaluation.endpoint import ChatEndpoint, message_text
 from specdistill.evaluation.errors import EvaluationConfigError, TaskRunError
+from specdistill.evaluation.hashing import sha256_hex
 from specdistill.evaluation.scoring import Task
 from specdistill.evaluation.spec_view import StudentSpec
 
@@ -75,6 +82,8 @@ STDERR_TAIL = 500
 TOOL_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": True}
 
 Scope = Literal["view", "home"]
+#: Bump when what the openai student sends changes meaning, so old cache entries miss.
+REQUEST_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,12 @@ class Student(Protocol):
         """What distinguishes this student in a cache key (never a secret)."""
         ...
 
+    def view_fingerprint(self, view: StudentSpec) -> str:
+        """sha256 of what this student reads of ``view`` (used when ``fingerprint_scope``
+        is ``"view"``): the cache key's spec part, and equal on two specs exactly when
+        the task's inputs are the same."""
+        ...
+
     async def run(self, task: Task, spec: StudentSpec) -> StudentAnswer: ...
 
     async def aclose(self) -> None: ...
@@ -115,13 +130,21 @@ def code_digest(paths: Sequence[str]) -> str:
 
 def build_chat_request(task: Task, spec: StudentSpec) -> dict[str, Any]:
     """The chat-completions body the openai student sends for ``task`` under ``spec``."""
+    body = spec_request(spec)
+    body["messages"].append({"role": "user", "content": task.input})
+    return body
+
+
+def spec_request(spec: StudentSpec) -> dict[str, Any]:
+    """The part of the openai student's request that the spec decides: everything but the
+    task's own (last) user message. Params outside :data:`OPENAI_PARAMS`, the agent's name
+    and class are not in it: the student never sends them."""
     messages: list[dict[str, str]] = []
     if spec.system_prompt:
         messages.append({"role": "system", "content": spec.system_prompt})
     for exemplar in spec.few_shot:
         messages.append({"role": "user", "content": exemplar.input})
         messages.append({"role": "assistant", "content": exemplar.output})
-    messages.append({"role": "user", "content": task.input})
     body: dict[str, Any] = {"model": spec.model, "messages": messages}
     body.update({k: spec.params[k] for k in OPENAI_PARAMS if k in spec.params})
     if spec.tools:
@@ -143,16 +166,20 @@ class OpenAIStudent:
     """The reference agent over an OpenAI-compatible endpoint (see the module docstring)."""
 
     kind = "openai"
-    fingerprint_scope: Scope = "view"
 
-    def __init__(self, endpoint: ChatEndpoint) -> None:
+    def __init__(self, endpoint: ChatEndpoint, *, fingerprint_scope: Scope = "view") -> None:
         self.endpoint = endpoint
+        self.fingerprint_scope = fingerprint_scope
 
     def __repr__(self) -> str:
         return f"OpenAIStudent({self.endpoint!r})"
 
     def identity(self) -> dict[str, Any]:
         return {"kind": self.kind, **self.endpoint.identity()}
+
+    def view_fingerprint(self, view: StudentSpec) -> str:
+        """sha256 of what the request carries from the spec (:func:`spec_request`)."""
+        return sha256_hex({"request_version": REQUEST_VERSION, "request": spec_request(view)})
 
     async def run(self, task: Task, spec: StudentSpec) -> StudentAnswer:
         started = time.perf_counter()
@@ -185,7 +212,7 @@ class CommandStudent:
         *,
         timeout: float = 300.0,
         cwd: str | os.PathLike[str] | None = None,
-        fingerprint_scope: Scope = "view",
+        fingerprint_scope: Scope = "home",
     ) -> None:
         if not argv or not all(isinstance(a, str) and a for a in argv):
             raise EvaluationConfigError("command student: argv must be a non-empty list of strings")
@@ -201,6 +228,10 @@ class CommandStudent:
         # The program's own files are part of who the student is: edit the agent's
         # code and its cached results no longer count.
         return {"kind": self.kind, "argv": list(self.argv), "code": code_digest(self.argv)}
+
+    def view_fingerprint(self, view: StudentSpec) -> str:
+        """The whole resolved view: the document the program receives."""
+        return view.fingerprint()
 
     async def run(self, task: Task, spec: StudentSpec) -> StudentAnswer:
         document = {"spec_home": str(spec.home), "task": task.as_json(), "spec": spec.as_json()}
@@ -271,7 +302,7 @@ class PythonStudent:
         function: str | Callable[..., Any],
         *,
         timeout: float | None = None,
-        fingerprint_scope: Scope = "view",
+        fingerprint_scope: Scope = "home",
     ) -> None:
         if isinstance(function, str):
             self.name = function
@@ -295,6 +326,10 @@ class PythonStudent:
             "function": self.name,
             "code": code_digest([source] if source else []),
         }
+
+    def view_fingerprint(self, view: StudentSpec) -> str:
+        """The whole resolved view (what an agent that reads only its view can see)."""
+        return view.fingerprint()
 
     async def _call(self, task: Task, spec: StudentSpec) -> Any:
         args = (task.as_json(), str(spec.home))

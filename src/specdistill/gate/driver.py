@@ -16,11 +16,12 @@ the edit (see :class:`Pair`).
 Unchanged tasks: before running anything the gate asks which tasks the edit leaves
 unchanged (``unchanged=``, see :func:`fingerprint_unchanged`); those are exact ties, are
 not run, and are listed in the verdict. The default (``"auto"``) compares fingerprints of
-what the student can read: for an ``openai`` student, the per-task view it sends; for a
-``command`` or ``python`` student, which is handed the home's path and may read any of
-it, the whole home (so only an edit that changes no spec file leaves tasks unchanged).
-A user whose agent reads only what the view resolves can declare it with
-``unchanged=fingerprint_unchanged(student, scope="view")``.
+what the student can read, the same ones its results are cached under
+(``student.fingerprint_scope``): for an ``openai`` student, what its request carries
+from the spec (a param it never sends changes nothing); for a ``command`` or ``python``
+student, which is handed the home's path and may read any of it, the whole home (so only
+an edit that changes no spec file leaves tasks unchanged), unless the user declared that
+the agent reads only its view (``[specdistill.student] fingerprint_scope = "view"``).
 """
 
 from __future__ import annotations
@@ -62,14 +63,15 @@ def fingerprint_unchanged(
     """Return the rule that calls a task unchanged when its fingerprint is the same on both
     specs, over the ``scope`` the student can read.
 
-    ``scope=None`` picks the safe one: ``"view"`` (what the task's request is built from,
-    :meth:`StudentSpec.fingerprint`) only for an :class:`OpenAIStudent`, which reads
-    nothing else; ``"home"`` (every spec file) for any other student, since a command or
-    python agent is handed the home's path. Pass ``scope="view"`` only for an agent known
-    to read just what the view resolves (the bundled example agent does). A view that
-    cannot be built counts as changed.
+    ``scope=None`` takes the student's own ``fingerprint_scope`` (the one its results are
+    cached under): ``"view"`` compares :meth:`Student.view_fingerprint` per task (for an
+    :class:`OpenAIStudent`, what its request carries from the spec); ``"home"`` compares
+    every spec file, the default of command and python students, which are handed the
+    home's path. Pass ``scope="view"`` only for an agent known to read just what the view
+    resolves (the bundled example agent does). A view that cannot be built counts as
+    changed.
     """
-    chosen = scope or ("view" if isinstance(student, OpenAIStudent) else "home")
+    chosen = scope or student.fingerprint_scope
 
     def unchanged(base: SpecHome, cand: SpecHome, tasks: Sequence[Task]) -> AbstractSet[str]:
         if home_fingerprint(base) == home_fingerprint(cand):
@@ -80,8 +82,8 @@ def fingerprint_unchanged(
         same = set()
         for t in tasks:
             try:
-                a = before.view(query_class=t.query_class, agent=t.agent).fingerprint()
-                b = after.view(query_class=t.query_class, agent=t.agent).fingerprint()
+                a = student.view_fingerprint(before.view(query_class=t.query_class, agent=t.agent))
+                b = student.view_fingerprint(after.view(query_class=t.query_class, agent=t.agent))
             except EvaluationConfigError:
                 continue
             if a == b:
