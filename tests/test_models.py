@@ -53,7 +53,7 @@ def test_edit_op_values_are_the_eleven_ops_of_design_md() -> None:
 @pytest.mark.parametrize(
     ("enum", "values"),
     [
-        pytest.param(EditPillar, ["intelligence", "agent", "tools"], id="pillar"),
+        pytest.param(EditPillar, ["intelligence", "agent", "tools", "engine"], id="pillar"),
         pytest.param(EditRiskTier, ["auto", "review", "manual"], id="risk-tier"),
         pytest.param(AutonomyMode, ["auto", "tiered", "manual"], id="autonomy-mode"),
     ],

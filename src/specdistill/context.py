@@ -9,24 +9,36 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from specdistill.changeset import ChangeSet, FileChange, FileSnapshot
 from specdistill.errors import ConfigError
-from specdistill.home import SpecHome, default_home
+from specdistill.home import AGENTS_DIR, TOOLS_DIR, SpecHome, default_home
 from specdistill.models import Edit, EditOp, EditRiskTier
 from specdistill.tiers import parse_tier_overrides
 
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """What an applied edit changed, with the pre-images needed to undo it exactly."""
+    """What an applied edit changed, with the pre-images needed to undo it exactly.
 
-    edit_id: str
-    op: EditOp
-    changes: tuple[FileChange, ...]
-    pre_images: tuple[FileSnapshot, ...]
+    Every field has a default so that an applier written for OpenJarvis, which
+    returns ``ApplyResult(changed_files=[...])``, runs unchanged: ``changed_files``
+    (paths as strings) is OpenJarvis's field; for a result of ours it lists the
+    changed paths. Undoing a foreign applier's edit does not rely on it: the execute
+    loop snapshots the spec around such an applier.
+    """
+
+    edit_id: str = ""
+    op: EditOp | None = None
+    changes: tuple[FileChange, ...] = ()
+    pre_images: tuple[FileSnapshot, ...] = ()
+    changed_files: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.changed_files and self.changes:
+            object.__setattr__(self, "changed_files", [str(c.path) for c in self.changes])
 
     @classmethod
     def of(cls, edit: Edit, change_set: ChangeSet) -> ApplyResult:
@@ -78,6 +90,23 @@ class ApplyContext:
     def openjarvis_home(self) -> Path:
         """Alias of :attr:`home`, for OpenJarvis callers."""
         return self.spec_home.root
+
+    # OpenJarvis's ApplyContext offers these three; appliers written for it use them.
+    # They go through the home's path gate like every other path.
+    @property
+    def config_path(self) -> Path:
+        """``<home>/config.toml``."""
+        return self.spec_home.config_path
+
+    @property
+    def agents_dir(self) -> Path:
+        """``<home>/agents``."""
+        return self.spec_home.resolve(AGENTS_DIR)
+
+    @property
+    def tools_dir(self) -> Path:
+        """``<home>/tools``."""
+        return self.spec_home.resolve(TOOLS_DIR)
 
     def __repr__(self) -> str:
         return f"ApplyContext(home={str(self.home)!r}, session_id={self.session_id!r})"

@@ -1,7 +1,15 @@
 """The data of a learning session: edits, plans, outcomes, snapshots, sessions.
 
-Field names, enum values and outcome statuses follow the OpenJarvis distillation
-models, so plans and sessions written by either tool read in the other.
+Field names, enum values and outcome statuses follow OpenJarvis's spec-search
+models (``learning/spec_search/models.py``), so plans and session records written
+by either tool read in the other, both ways:
+
+- every field OpenJarvis's models have is accepted and kept, with its values
+  (``FailureCluster.addressed_by_edit_ids``, ``LearningPlan.teacher_model``,
+  ``TriggerKind.CLUSTER`` = ``"cluster"``, ``EditPillar.ENGINE``), even where
+  specdistill does not use it;
+- what OpenJarvis's models require is always written: a session record never holds
+  ``null`` where OpenJarvis needs a value (see :class:`LearningSession`).
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 
 def utc_now() -> datetime:
@@ -24,6 +32,8 @@ class EditPillar(StrEnum):
     INTELLIGENCE = "intelligence"
     AGENT = "agent"
     TOOLS = "tools"
+    #: OpenJarvis's fourth pillar: accepted in plans, but no op of the vocabulary is in it.
+    ENGINE = "engine"
 
 
 class EditRiskTier(StrEnum):
@@ -70,12 +80,17 @@ class SessionStatus(StrEnum):
 
 
 class TriggerKind(StrEnum):
-    """What started a session."""
+    """What started a session (OpenJarvis's values; ``"cluster_detected"``, the name
+    specdistill used before, still reads as :attr:`CLUSTER`)."""
 
-    USER_FLAG = "user_flag"
     SCHEDULED = "scheduled"
-    CLUSTER_DETECTED = "cluster_detected"
+    CLUSTER = "cluster"
+    USER_FLAG = "user_flag"
     ON_DEMAND = "on_demand"
+
+    @classmethod
+    def _missing_(cls, value: object) -> TriggerKind | None:
+        return cls.CLUSTER if value == "cluster_detected" else None
 
 
 OutcomeStatus = Literal[
@@ -134,6 +149,8 @@ class FailureCluster(_Model):
     student_failure_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     teacher_success_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     skill_gap: str = ""
+    #: Ids of the plan's edits aimed at this cluster (OpenJarvis's planner fills it in).
+    addressed_by_edit_ids: list[str] = Field(default_factory=list)
 
 
 class LearningPlan(_Model):
@@ -143,6 +160,8 @@ class LearningPlan(_Model):
     diagnosis_summary: str = ""
     failure_clusters: list[FailureCluster] = Field(default_factory=list)
     edits: list[Edit] = Field(default_factory=list)
+    #: The teacher's model id ("" for a plan no teacher wrote, e.g. one written by hand).
+    teacher_model: str = ""
     estimated_cost_usd: float = Field(default=0.0, ge=0.0)
     created_at: datetime = Field(default_factory=utc_now)
 
@@ -158,8 +177,27 @@ class BenchmarkSnapshot(_Model):
     elapsed_seconds: float = Field(default=0.0, ge=0.0)
 
 
+#: What a session record holds for "no benchmark run": OpenJarvis requires a snapshot.
+UNMEASURED_SNAPSHOT: dict[str, Any] = {
+    "benchmark_version": "",
+    "overall_score": 0.0,
+    "cluster_scores": {},
+    "task_count": 0,
+    "error_count": 0,
+    "elapsed_seconds": 0.0,
+}
+
+
 class LearningSession(_Model):
-    """A session's authoritative record."""
+    """A session's authoritative record.
+
+    In memory, what a session does not have is ``None``. On the wire, OpenJarvis
+    requires ``diagnosis_path``, ``plan_path``, ``benchmark_before`` and
+    ``git_checkpoint_pre``, so they are always written: a missing path or checkpoint
+    as ``""``, a missing snapshot as :data:`UNMEASURED_SNAPSHOT` (no version, no
+    tasks). Reading maps those back to ``None``, so a record round-trips exactly.
+    (``model_dump()`` in Python mode keeps ``None``; only JSON is the wire.)
+    """
 
     id: str
     parent_session_id: str | None = None
@@ -178,3 +216,26 @@ class LearningSession(_Model):
     git_checkpoint_pre: str | None = None
     git_checkpoint_post: str | None = None
     teacher_cost_usd: float = Field(default=0.0, ge=0.0)
+
+    @field_validator("diagnosis_path", "plan_path", "git_checkpoint_pre", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("benchmark_before", mode="before")
+    @classmethod
+    def _unmeasured_is_none(cls, value: Any) -> Any:
+        unmeasured = isinstance(value, dict) and value.get("benchmark_version") == ""
+        return None if unmeasured and not value.get("task_count") else value
+
+    @field_serializer("diagnosis_path", "plan_path", when_used="json")
+    def _path_or_empty(self, value: Path | None) -> str:
+        return "" if value is None else str(value)
+
+    @field_serializer("git_checkpoint_pre", when_used="json")
+    def _sha_or_empty(self, value: str | None) -> str:
+        return "" if value is None else value
+
+    @field_serializer("benchmark_before", when_used="json")
+    def _snapshot_or_unmeasured(self, value: BenchmarkSnapshot | None) -> dict[str, Any]:
+        return dict(UNMEASURED_SNAPSHOT) if value is None else value.model_dump(mode="json")

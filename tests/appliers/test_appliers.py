@@ -513,8 +513,9 @@ def test_invalid_descriptions_toml_is_refused(ctx: ApplyContext, home: Path) -> 
                      "is not an array of strings", id="tools-not-an-array"),
         pytest.param("[agent.coder]\ntools = [1, 2]\n", EditOp.REMOVE_TOOL_FROM_AGENT,
                      "is not an array of strings", id="tools-not-strings"),
+        # agents/assistant/ makes the agent known; its key is still not a table.
         pytest.param("[agent]\nassistant = 'x'\n", EditOp.SET_AGENT_PARAM,
-                     "unknown agent 'assistant'", id="agent-not-a-table"),
+                     "agent.assistant exists but is not a table", id="agent-not-a-table"),
     ],
 )  # fmt: skip
 def test_unexpected_config_shapes_are_refused(

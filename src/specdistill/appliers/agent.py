@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from tomlkit.toml_document import TOMLDocument
 
 from specdistill.appliers.base import FileEditApplier
 from specdistill.appliers.routing import config_change
-from specdistill.appliers.toml_doc import TableLike, find_table, set_value
+from specdistill.appliers.toml_doc import TableLike, ensure_table, find_table, set_value
 from specdistill.changeset import FileChange
 from specdistill.context import ApplyContext
 from specdistill.errors import InvalidEdit
+from specdistill.home import AGENTS_DIR, NAME_PATTERN, SpecHome
 from specdistill.models import Edit, EditOp
 from specdistill.payloads import (
     Payload,
@@ -24,22 +28,54 @@ from specdistill.payloads import (
 RESERVED_AGENT_KEYS = {"class": "set_agent_class", "tools": "add/remove_tool_to_agent"}
 
 
-def agent_names(doc: TOMLDocument) -> list[str]:
-    agents = find_table(doc, ("agent",))
-    return sorted(agents.keys()) if agents is not None else []
+def agent_names(doc: Mapping[str, Any]) -> list[str]:
+    """The ``[agent.<name>]`` tables of a parsed config.toml (tomlkit's or tomllib's), not
+    the scalar keys of ``[agent]`` such as OpenJarvis's ``default_agent``."""
+    agents = doc.get("agent")
+    if not isinstance(agents, Mapping):
+        return []
+    return sorted(key for key, value in agents.items() if isinstance(value, Mapping))
 
 
-def agent_table(doc: TOMLDocument, agent: str, edit: Edit, field: str) -> TableLike:
-    """``[agent.<agent>]``, or a validation error naming the unknown agent."""
+def known_agents(doc: Mapping[str, Any], home: SpecHome) -> list[str]:
+    """Every agent the home knows: ``[agent.<name>]`` tables, ``agents/<name>/`` folders
+    and OpenJarvis's ``[agent] default_agent`` (a fresh OpenJarvis home has the last two
+    and no table)."""
+    names = set(agent_names(doc))
+    agents_dir = home.root / AGENTS_DIR
+    if agents_dir.is_dir():
+        for entry in agents_dir.iterdir():
+            if entry.is_dir() and NAME_PATTERN.fullmatch(entry.name):
+                names.add(entry.name)
+    agents = doc.get("agent")
+    default = agents.get("default_agent") if isinstance(agents, Mapping) else None
+    if isinstance(default, str) and NAME_PATTERN.fullmatch(default):
+        names.add(default)
+    return sorted(names)
+
+
+def unknown_agent(agent: str, known: list[str], edit: Edit, field: str) -> InvalidEdit:
+    """The error for an agent the home does not know, listing the ones it does."""
+    return InvalidEdit(
+        f"unknown agent {agent!r} (known agents: {', '.join(known) or 'none'}; from "
+        "[agent.<name>] tables, agents/<name>/ folders and [agent] default_agent)",
+        edit_id=edit.id,
+        field=field,
+    )
+
+
+def agent_table(
+    doc: TOMLDocument, agent: str, edit: Edit, field: str, home: SpecHome | None = None
+) -> TableLike:
+    """``[agent.<agent>]``; created when ``home`` knows the agent without a table (as
+    OpenJarvis does), else a validation error naming the known agents."""
     table = find_table(doc, ("agent", agent))
-    if table is None:
-        known = ", ".join(agent_names(doc)) or "none"
-        raise InvalidEdit(
-            f"unknown agent {agent!r} (config.toml declares: {known})",
-            edit_id=edit.id,
-            field=field,
-        )
-    return table
+    if table is not None:
+        return table
+    known = known_agents(doc, home) if home is not None else agent_names(doc)
+    if home is None or agent not in known:
+        raise unknown_agent(agent, known, edit, field)
+    return ensure_table(doc, ("agent", agent), label="config.toml", edit_id=edit.id)
 
 
 class SetAgentClassApplier(FileEditApplier):
@@ -53,7 +89,7 @@ class SetAgentClassApplier(FileEditApplier):
 
         def mutate(doc: TOMLDocument) -> None:
             field = "payload.agent" if payload.agent else "target"
-            table = agent_table(doc, agent, edit, field)
+            table = agent_table(doc, agent, edit, field, ctx.spec_home)
             set_value(
                 table, "class", payload.new_class, label=f"agent.{agent}.class", edit_id=edit.id
             )
@@ -80,7 +116,7 @@ class SetAgentParamApplier(FileEditApplier):
             raise InvalidEdit(problem, edit_id=edit.id, field="payload.value")
 
         def mutate(doc: TOMLDocument) -> None:
-            table = agent_table(doc, payload.agent, edit, "payload.agent")
+            table = agent_table(doc, payload.agent, edit, "payload.agent", ctx.spec_home)
             set_value(
                 table,
                 payload.param,
