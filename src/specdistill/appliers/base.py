@@ -19,6 +19,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
+from specdistill.appliers.toml_doc import plain_loads
 from specdistill.changeset import ChangeSet, FileChange
 from specdistill.context import ApplyContext, ApplyResult
 from specdistill.errors import ApplyError, InvalidEdit, NotReversible, UnsafePath
@@ -173,7 +174,7 @@ def _check_output_parses(edit: Edit, change: FileChange) -> None:
     try:
         text = change.after.decode("utf-8")
         if suffix == ".toml":
-            tomllib.loads(text)
+            plain_loads(change.after)  # cached: the next edit's read-only look reuses it
         elif suffix == ".json":
             json.loads(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from specdistill.appliers.agent import agent_names
+from specdistill.appliers.agent import known_agents, unknown_agent
 from specdistill.appliers.base import FileEditApplier
-from specdistill.appliers.toml_doc import parse_document
+from specdistill.appliers.toml_doc import plain_document
 from specdistill.changeset import FileChange
 from specdistill.context import ApplyContext
 from specdistill.diffpatch import PatchError, apply_unified_diff
@@ -23,18 +23,18 @@ from specdistill.payloads import (
 
 
 def known_agent(ctx: ApplyContext, edit: Edit, payload_agent: str | None) -> str:
-    """The edit's agent, which config.toml must declare or agents/ must hold."""
+    """The edit's agent, which the home must know (:func:`~.agent.known_agents`).
+
+    These edits never touch config.toml: its agents are read with tomllib's
+    cached parse, not a style-preserving one.
+    """
     agent = resolve_agent(edit, payload_agent)
-    config = parse_document(
+    config = plain_document(
         read_bytes_or_none(ctx.spec_home.config_path), label="config.toml", edit_id=edit.id
     )
-    declared = agent_names(config)
-    if agent not in declared and not ctx.spec_home.agent_dir(agent).is_dir():
-        raise InvalidEdit(
-            f"unknown agent {agent!r} (config.toml declares: {', '.join(declared) or 'none'})",
-            edit_id=edit.id,
-            field="payload.agent" if payload_agent else "target",
-        )
+    known = known_agents(config, ctx.spec_home)
+    if agent not in known:
+        raise unknown_agent(agent, known, edit, "payload.agent" if payload_agent else "target")
     return agent
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from tomlkit.toml_document import TOMLDocument
 
 from specdistill.appliers.base import FileEditApplier
-from specdistill.appliers.toml_doc import dump_document, ensure_table, parse_document, set_value
+from specdistill.appliers.toml_doc import dump_and_keep, ensure_table, parse_document, set_value
 from specdistill.changeset import FileChange
 from specdistill.context import ApplyContext
 from specdistill.errors import InvalidEdit
@@ -21,12 +21,16 @@ POLICY_MAP = ("learning", "routing", "policy_map")
 def config_change(
     ctx: ApplyContext, edit: Edit, mutate: Callable[[TOMLDocument], None]
 ) -> list[FileChange]:
-    """Parse config.toml, let ``mutate(doc)`` edit it, and return the one FileChange."""
+    """Parse config.toml, let ``mutate(doc)`` edit it, and return the one FileChange.
+
+    The document comes from (and goes back to) the parse cache, keyed by bytes:
+    if ``mutate`` refuses the edit half-way, the document is dropped, never kept.
+    """
     path = ctx.spec_home.config_path
     before = read_bytes_or_none(path)
     doc = parse_document(before, label="config.toml", edit_id=edit.id)
     mutate(doc)
-    return [FileChange(path, before, dump_document(doc))]
+    return [FileChange(path, before, dump_and_keep(doc))]
 
 
 class SetModelForQueryClassApplier(FileEditApplier):
