@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from specdistill.errors import BadLines
+from specdistill.errors import SpecdistillError
 
 #: A line longer than this is refused before it is parsed.
 MAX_LINE_BYTES = 4 * 1024 * 1024
@@ -35,9 +35,10 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
 class LinesErrorType(Protocol):
-    """The :class:`BadLines` subclass a caller raises (``BenchmarkError``, ``TraceError``)."""
+    """The error a caller raises: a :class:`BadLines` subclass (``BenchmarkError``,
+    ``TraceError``), or any one-line error built from the first problem (plans)."""
 
-    def __call__(self, problems: list[str], *, path: Path | None = ...) -> BadLines: ...
+    def __call__(self, problems: list[str], *, path: Path | None = ...) -> SpecdistillError: ...
 
 
 def line_problem(label: str, number: int, reason: str, *, field: str | None = None) -> str:

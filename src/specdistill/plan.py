@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from specdistill.errors import InvalidEdit, InvalidPlan
+from specdistill.jsonl import read_text
 from specdistill.models import Edit, LearningPlan
 from specdistill.payloads import PAYLOAD_MODELS, parse_payload
 from specdistill.validation import describe_validation_error
@@ -56,12 +57,10 @@ def parse_plan(raw: Any) -> LearningPlan:
 def load_plan(path: str | Path) -> LearningPlan:
     """Read and validate a plan file; raise InvalidPlan / InvalidEdit with one-line reasons."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidPlan(f"plan file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidPlan(f"cannot read plan file {path}: {exc}") from None
+    if not path.exists() and not path.is_symlink():
+        raise InvalidPlan(f"plan file {path} does not exist")
+    # Bounded, and only a regular file: a FIFO or /dev/zero never hangs or fills memory.
+    text = read_text(path, what="plan file", error=_plan_error, max_bytes=MAX_PLAN_BYTES)
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -69,6 +68,14 @@ def load_plan(path: str | Path) -> LearningPlan:
             f"{path} is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
     return parse_plan(raw)
+
+
+#: A plan file larger than this is refused before it is read.
+MAX_PLAN_BYTES = 16 * 1024 * 1024
+
+
+def _plan_error(problems: list[str], *, path: Path | None = None) -> InvalidPlan:
+    return InvalidPlan(f"cannot read plan file: {problems[0]}")
 
 
 def _typed_edit_models() -> list[type[Edit]]:

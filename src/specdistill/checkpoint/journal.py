@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,13 @@ from typing import Any
 from specdistill.changeset import FileSnapshot
 from specdistill.errors import CheckpointError
 from specdistill.fsio import atomic_write_bytes
-from specdistill.home import SpecHome
+from specdistill.home import LEARNING_DIR, SPEC_PATHS, SpecHome
 from specdistill.models import utc_now
 
 JOURNAL_DIR = "journal"
 INTENT_FILE = "intent.json"
 FORMAT_VERSION = 1
+_HEX = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 #: ``JournalFile.after`` when the operation deletes the file.
 ABSENT = "absent"
@@ -104,14 +106,42 @@ class JournalFile:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> JournalFile:
-        before = raw["before"]
+        """Parse one journaled file; ValueError unless every path is a spec file's.
+
+        Recovery writes these bytes back, so an entry naming ``benchmark.jsonl``,
+        ``learning/...`` or ``../x`` (a hand-edited or foreign journal) is refused
+        rather than obeyed.
+        """
+        before, mode, after = raw["before"], raw.get("mode"), raw.get("after")
+        if before is not None and not isinstance(before, str):
+            raise ValueError("a file's 'before' is not base64 text")
+        if mode is not None and (not isinstance(mode, int) or isinstance(mode, bool)):
+            raise ValueError(f"a file's mode {mode!r} is not an integer")
+        if after is not None and not isinstance(after, str):
+            raise ValueError(f"a file's 'after' {after!r} is not a hash")
+        missing = raw.get("missing_dirs") or []
+        if not isinstance(missing, list):
+            raise ValueError("'missing_dirs' is not a list")
         return cls(
-            path=str(raw["path"]),
+            path=spec_path(raw["path"]),
             before=None if before is None else base64.b64decode(before, validate=True),
-            mode=raw.get("mode"),
-            missing_dirs=tuple(raw.get("missing_dirs") or ()),
-            after=raw.get("after"),
+            mode=mode,
+            missing_dirs=tuple(spec_path(d) for d in missing),
+            after=after,
         )
+
+
+def spec_path(value: object) -> str:
+    """``value`` if it is a relative path inside the spec's own files (``config.toml``,
+    ``agents/...``, ``tools/...``) with plain components; else ValueError."""
+    if not isinstance(value, str):
+        raise ValueError(f"path {value!r} is not a string")
+    parts = value.split("/")
+    if parts[0] not in SPEC_PATHS or any(p in ("", ".", "..") for p in parts):
+        raise ValueError(f"path {value!r} is not a spec file")
+    if any(ord(c) < 32 or c in "\\\x7f" for c in value):
+        raise ValueError(f"path {value!r} is not a plain path")
+    return value
 
 
 @dataclass(frozen=True)
@@ -155,8 +185,22 @@ class JournalEntry:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> JournalEntry:
+        if not isinstance(raw, dict):
+            raise ValueError(f"a journal entry is an object, not {type(raw).__name__}")
         if raw.get("version") != FORMAT_VERSION:
             raise ValueError(f"unknown journal format {raw.get('version')!r}")
+        if raw.get("kind") not in ("edit", "rollback", "checkpoint"):
+            raise ValueError(f"unknown operation kind {raw.get('kind')!r}")
+        if not isinstance(raw.get("files", []), list) or not isinstance(raw.get("paths", []), list):
+            raise ValueError("'files' and 'paths' must be lists")
+        head = raw.get("head")
+        if head is not None and not (isinstance(head, str) and _HEX.fullmatch(head)):
+            raise ValueError(f"'head' {head!r} is not a commit id")
+        marker = raw.get("marker")
+        if not isinstance(marker, dict) or not all(isinstance(v, str) for v in marker.values()):
+            raise ValueError("'marker' is not an object of strings")
+        if "commit" in marker and not _HEX.fullmatch(marker["commit"]):
+            raise ValueError(f"marker commit {marker['commit']!r} is not a commit id")
         return cls(
             kind=str(raw["kind"]),
             label=str(raw["label"]),
@@ -164,7 +208,7 @@ class JournalEntry:
             marker={str(k): str(v) for k, v in dict(raw["marker"]).items()},
             files=tuple(JournalFile.from_json(f) for f in raw.get("files", [])),
             whole_spec=bool(raw.get("whole_spec", False)),
-            paths=tuple(str(p) for p in raw.get("paths", ())),
+            paths=tuple(spec_path(p) for p in raw.get("paths", ())),
             pid=int(raw.get("pid", 0)),
             started_at=str(raw.get("started_at", "")),
         )
@@ -175,7 +219,7 @@ class Journal:
 
     def __init__(self, home: SpecHome) -> None:
         self.home = home
-        self.directory = home.learning_dir / JOURNAL_DIR
+        self.directory = home.resolve(LEARNING_DIR, JOURNAL_DIR)  # never a link out of the home
         self.path = self.directory / INTENT_FILE
 
     def write(self, entry: JournalEntry) -> None:
@@ -189,9 +233,15 @@ class Journal:
             data = self.path.read_bytes()
         except FileNotFoundError:
             return None
+        except OSError as exc:  # a directory, unreadable, ...
+            raise CheckpointError(
+                f"the journal {self.path} cannot be read ({exc.strerror or exc})",
+                hint="it records an interrupted edit; compare the spec with "
+                "'git status', then delete the file",
+            ) from None
         try:
             return JournalEntry.from_json(json.loads(data))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise CheckpointError(
                 f"the journal {self.path} is unreadable ({exc})",
                 hint="it records an interrupted edit; compare the spec with "

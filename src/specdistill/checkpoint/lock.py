@@ -36,6 +36,9 @@ from specdistill.fsio import fsync_dir
 from specdistill.models import utc_now
 
 LOCK_FILE = "lock"
+#: Above any pid a kernel hands out (Linux's PID_MAX_LIMIT is 2**22; 2**31 - 1 bounds
+#: the rest): a larger "pid" is a corrupt lock, never a process to signal.
+MAX_PID = 2**31 - 1
 TAKEOVER_FILE = "lock.takeover"
 
 
@@ -58,11 +61,11 @@ def _is_zombie(pid: int) -> bool:
 
 def pid_alive(pid: int) -> bool:
     """Whether ``pid`` is a live (not zombie) process on this host."""
-    if pid <= 0:
+    if not 0 < pid <= MAX_PID:
         return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
         return True  # alive, owned by someone else
@@ -106,17 +109,24 @@ class LockInfo:
 
     @classmethod
     def parse(cls, data: bytes) -> LockInfo | None:
+        """The lock's holder, or None when ``data`` is not a lock this code wrote (not
+        JSON, not an object, a pid that cannot be a process id, fields of the wrong type)."""
         try:
             raw: dict[str, Any] = json.loads(data)
+            pid, host, proc_start = raw["pid"], raw["host"], raw.get("proc_start")
+            if not isinstance(pid, int) or isinstance(pid, bool) or not 0 < pid <= MAX_PID:
+                return None
+            if not isinstance(host, str) or not (proc_start is None or isinstance(proc_start, str)):
+                return None
             return cls(
-                pid=int(raw["pid"]),
-                host=str(raw["host"]),
+                pid=pid,
+                host=host,
                 started_at=str(raw["started_at"]),
                 command=str(raw.get("command", "?")),
                 nonce=str(raw.get("nonce", "")),
-                proc_start=raw.get("proc_start"),
+                proc_start=proc_start,
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None
 
 
@@ -173,9 +183,15 @@ class HomeLock:
             inode = self.path.stat().st_ino
         except FileNotFoundError:
             return  # released meanwhile: try again
+        except OSError as exc:
+            raise LockHeld(self.path, f"a lock file that cannot be read ({exc.strerror})") from None
         holder = LockInfo.parse(data)
         if holder is None:
-            raise LockHeld(self.path, f"an unreadable lock file ({self.path}; remove it by hand)")
+            # Not written by this code (ours are published whole, by link(2)): it may be
+            # another tool's or a newer version's, so it is never taken over silently.
+            held = LockHeld(self.path, "an unreadable lock file, not one specdistill wrote")
+            held.hint = f"if no specdistill command is running on this home, delete {self.path}"
+            raise held
         if holder.pid == os.getpid() and holder.host == socket.gethostname():
             raise LockHeld(self.path, f"this same process ({holder.describe()})")
         if not holder.is_stale():
@@ -185,7 +201,13 @@ class HomeLock:
 
     def _remove_if_unchanged(self, data: bytes, inode: int) -> bool:
         """Under the takeover flock, remove the lock if it is still the stale one."""
-        fd = os.open(self.directory / TAKEOVER_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        # O_NOFOLLOW: a link planted in learning/ never makes us create a file elsewhere.
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(self.directory / TAKEOVER_FILE, flags, 0o644)
+        except OSError as exc:
+            reason = f"a lock whose takeover file cannot be opened ({exc})"
+            raise LockHeld(self.path, reason) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
@@ -220,6 +242,6 @@ class HomeLock:
 
 def read_lock(learning_dir: Path) -> LockInfo | None:
     """The current holder of a home's lock, if any (for status displays and tests)."""
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(OSError):
         return LockInfo.parse((Path(learning_dir) / LOCK_FILE).read_bytes())
     return None

@@ -33,7 +33,7 @@ from specdistill.checkpoint.journal import JournalEntry, JournalFile, stale_temp
 from specdistill.checkpoint.store import CheckpointStore
 from specdistill.errors import CheckpointError
 from specdistill.fsio import atomic_write_bytes, read_bytes_or_none
-from specdistill.home import SPEC_PATHS, SpecHome
+from specdistill.home import LEARNING_DIR, SPEC_PATHS, SpecHome
 from specdistill.models import utc_now
 
 RECOVERED_DIR = "recovered"
@@ -112,7 +112,7 @@ def restore_pre_images(
                 restore_exact_bytes(snapshot)  # removes the folders the operation made
             continue
         if current is not None and file.after is not None and not file.is_post_image(current):
-            copy = home.learning_dir / RECOVERED_DIR / stamp / file.path
+            copy = home.resolve(LEARNING_DIR, RECOVERED_DIR, stamp, *file.path.split("/"))
             copy.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(copy, current)
             saved.append((file.path, copy))
@@ -124,7 +124,7 @@ def restore_pre_images(
             relative = home.relative(path)
             if relative not in known:
                 # created by the plug-in's edit; kept, in case it was not
-                copy = home.learning_dir / RECOVERED_DIR / stamp / relative
+                copy = home.resolve(LEARNING_DIR, RECOVERED_DIR, stamp, *relative.split("/"))
                 copy.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(path, copy)
                 saved.append((relative, copy))

@@ -15,6 +15,7 @@ import os
 from specdistill.checkpoint import RollbackReport
 from specdistill.checkpoint.rollback import last_session, new_rollback_id, revert_session
 from specdistill.checkpoint.run import Notify, checkpointed_run
+from specdistill.checkpoint.store import CheckpointStore
 from specdistill.home import SpecHome
 from specdistill.models import LearningSession, SessionStatus
 from specdistill.sessions.lifecycle import can_transition, transition
@@ -45,12 +46,31 @@ def rollback_learning_session(
         )
         if session is not None and not committed:
             report = RollbackReport(session_id=target, rollback_id=new_rollback_id())
+        elif session is not None and _reverted_unrecorded(run.store, session):
+            # A rollback killed after its commit, before its record: record it now.
+            report = RollbackReport(session_id=target, rollback_id=new_rollback_id())
+            report.reverted = [
+                e for e in run.store.log() if e.kind == "edit" and e.session_id == target
+            ]
+            run.notes.append(f"recovered: session {target} was rolled back in git; recorded it")
         else:
             report = revert_session(run.store, target)
         report.notes = run.notes
         if session is not None:
             _record_rollback(store, session, report)
         return report
+
+
+def _reverted_unrecorded(checkpoints: CheckpointStore, session: LearningSession) -> bool:
+    """Every edit commit of ``session`` is reverted, but its record does not say so."""
+    entries = checkpoints.log()
+    reverted = {e.reverts_commit for e in entries if e.kind == "revert"}
+    ours = [e for e in entries if e.kind == "edit" and e.session_id == session.id]
+    if not ours or any(e.commit not in reverted for e in ours):
+        return False
+    edit_ids = {e.edit_id for e in ours}
+    unrecorded = any(o.edit_id in edit_ids and o.status == "applied" for o in session.edit_outcomes)
+    return unrecorded or can_transition(session.status, SessionStatus.ROLLED_BACK)
 
 
 def _record_rollback(store: SessionStore, session: LearningSession, report: RollbackReport) -> None:
