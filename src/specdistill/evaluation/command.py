@@ -59,6 +59,7 @@ def bench_run(
     spec_home = SpecHome(home)
     bench = load_benchmark(Path(benchmark) if benchmark else benchmark_path(spec_home))
     settings = runner_settings(spec_home)
+    executor = settings.make_executor()
     student = student_from_config(spec_home)
     judge = judge_from_config(spec_home)
     cache = ResultCache.for_home(spec_home) if use_cache else None
@@ -75,6 +76,7 @@ def bench_run(
                 judge=judge,
                 retry=settings.retry,
                 progress=progress,
+                executor=executor,
             )
         )
     finally:

@@ -109,15 +109,23 @@ class ChatEndpoint:
         api_key: Secret | str | None = None,
         timeout: float = 120.0,
         name: str = "endpoint",
+        key_env: str | None = None,
     ) -> None:
         self.base_url = check_base_url(base_url, what=name)
         self._key = api_key if isinstance(api_key, Secret) else Secret(api_key or "")
+        #: The NAME of the environment variable the key came from (never the key): a
+        #: Ray worker reads its own copy from there, since the key itself never travels.
+        self.key_env = key_env
         self.timeout = float(timeout)
         self.name = name
         self._client: httpx.AsyncClient | None = None
 
     def __repr__(self) -> str:
         return f"ChatEndpoint({self.base_url!r}, name={self.name!r}, api_key={self._key!r})"
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self._key)
 
     def identity(self) -> dict[str, Any]:
         """What distinguishes this endpoint in a cache key (never the key)."""

@@ -29,6 +29,7 @@ from specdistill.errors import SpecdistillError
 from specdistill.evaluation.benchmark import Benchmark
 from specdistill.evaluation.cache import CacheKey, ResultCache
 from specdistill.evaluation.errors import BenchmarkError, EvaluationConfigError, TaskRunError
+from specdistill.evaluation.executor import Executor, LocalExecutor, RunStudent
 from specdistill.evaluation.hashing import sha256_hex
 from specdistill.evaluation.judge import Judge
 from specdistill.evaluation.scorers import SCORERS_VERSION, ScorerRegistry, default_registry
@@ -124,6 +125,7 @@ class Runner:
         retry: RetryPolicy | None = None,
         progress: ProgressCallback | None = None,
         seed: int | None = None,
+        executor: Executor | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency={concurrency!r}: must be >= 1")
@@ -134,6 +136,8 @@ class Runner:
         self.concurrency = concurrency
         self.retry = retry or RetryPolicy()
         self.progress = progress
+        #: where student runs happen (local, or Ray tasks); all else stays here
+        self.executor: Executor = executor or LocalExecutor()
         self._rng = random.Random(seed)
         self._student_identity: dict[str, object] | None = None
 
@@ -187,6 +191,7 @@ class Runner:
         views = self._views(spec_home, tasks)
         # Once per run: it may hash the agent's code files.
         self._student_identity = self.student.identity()
+        run_student = self.executor.bind(self.student, spec_home)
         jobs = [(task, r) for task in tasks for r in range(repeats)]
         semaphore = asyncio.Semaphore(self.concurrency)
         done = 0
@@ -194,7 +199,7 @@ class Runner:
         async def job(task: Task, repeat: int) -> TaskResult:
             nonlocal done
             async with semaphore:
-                result = await self._job(task, repeat, *views[task.id])
+                result = await self._job(task, repeat, *views[task.id], run_student)
             done += 1
             if self.progress is not None:
                 self.progress(done, len(jobs), result)
@@ -211,13 +216,15 @@ class Runner:
         return [future.result() for future in futures]
 
     async def aclose(self) -> None:
-        """Close the student's and the judge's connections (a later run reopens them)."""
+        """Close the student's and the judge's connections (a later run reopens them) and
+        cancel the executor's outstanding runs."""
+        await self.executor.aclose()
         await self.student.aclose()
         if self.judge is not None:
             await self.judge.aclose()
 
     async def _job(
-        self, task: Task, repeat: int, view: StudentSpec, fingerprint: str
+        self, task: Task, repeat: int, view: StudentSpec, fingerprint: str, run: RunStudent
     ) -> TaskResult:
         key = CacheKey(task.id, task.content_hash(), fingerprint, self.runner_hash(task), repeat)
         base: _ResultIdentity = {
@@ -239,9 +246,7 @@ class Runner:
         started = time.perf_counter()
         attempts = 0
         try:
-            answer, attempts = await self._retrying(
-                task, "student", lambda: self.student.run(task, view)
-            )
+            answer, attempts = await self._retrying(task, "student", lambda: run(task, view))
             score, _ = await self._retrying(
                 task, "scoring", lambda: self.registry.score(task, answer.text, judge=self.judge)
             )
@@ -318,6 +323,7 @@ async def score_spec(
     registry: ScorerRegistry | None = None,
     retry: RetryPolicy | None = None,
     progress: ProgressCallback | None = None,
+    executor: Executor | None = None,
 ) -> list[TaskResult]:
     """Score the spec at ``home`` on ``benchmark`` (or a subset of its tasks).
 
@@ -332,6 +338,7 @@ async def score_spec(
         concurrency=concurrency,
         retry=retry,
         progress=progress,
+        executor=executor,
     )
     tasks = benchmark.tasks if isinstance(benchmark, Benchmark) else tuple(benchmark)
     return await runner.run(home, tasks, repeats=repeats)

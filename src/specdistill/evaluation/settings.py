@@ -5,6 +5,8 @@
     [specdistill.student]
     kind = "openai"                 # "openai" | "command" | "python"
     base_url = "http://localhost:11434/v1"
+    base_urls = ["http://gpu1:8000/v1", "http://gpu2:8000/v1"]  # instead: several
+                                    # equivalent servers, spread by outstanding load
     api_key_env = "OPENAI_API_KEY"  # the NAME of an env var; never the key itself
     timeout = 120                   # seconds per call / per command run
     argv = ["python", "my_agent.py"]  # command: run in the spec home
@@ -22,6 +24,8 @@
     [specdistill.runner]
     concurrency = 8
     max_attempts = 3
+    executor = "local"              # or "ray": each student run is a Ray task
+    address = "auto"                # ray: "auto", "host:port" or "ray://host:10001"
 
     [specdistill.benchmark]
     path = "benchmark.jsonl"        # relative to the spec home (this is the default)
@@ -46,6 +50,7 @@ from typing import Any
 
 from specdistill.evaluation.endpoint import ChatEndpoint, Secret
 from specdistill.evaluation.errors import EvaluationConfigError
+from specdistill.evaluation.executor import EXECUTORS, Executor, make_executor
 from specdistill.evaluation.judge import Judge
 from specdistill.evaluation.runner import RetryPolicy
 from specdistill.evaluation.students import CommandStudent, OpenAIStudent, PythonStudent, Student
@@ -60,11 +65,11 @@ DEFAULT_BENCHMARK = "benchmark.jsonl"
 #: read without being known. Other modules declare theirs beside their readers
 #: (``GATE_KEYS``, ``TEACHER_KEYS``, ``TRACES_KEYS``, ...).
 STUDENT_KEYS = frozenset(
-    {"kind", "base_url", "api_key_env", "timeout", "argv", "function", "fingerprint_scope",
-     "agent"}
+    {"kind", "base_url", "base_urls", "api_key_env", "timeout", "argv", "function",
+     "fingerprint_scope", "agent"}
 )  # fmt: skip
 JUDGE_KEYS = frozenset({"base_url", "model", "api_key_env", "timeout"})
-RUNNER_KEYS = frozenset({"concurrency", "max_attempts"})
+RUNNER_KEYS = frozenset({"concurrency", "max_attempts", "executor", "address"})
 BENCHMARK_KEYS = frozenset({"path"})
 
 
@@ -172,6 +177,41 @@ def _key(
     return Secret(env[named])
 
 
+def _key_env(section: Mapping[str, Any], env: Mapping[str, str], env_name: str) -> str | None:
+    """The NAME of the variable :func:`_key` took the key from (a Ray worker reads its own)."""
+    if env.get(env_name):
+        return env_name
+    named = section.get("api_key_env")
+    return named if isinstance(named, str) and named else None
+
+
+def _base_urls(section: Mapping[str, Any], env: Mapping[str, str]) -> list[str]:
+    """The student's endpoints: the environment's one URL, else ``base_url`` or ``base_urls``."""
+    if override := env.get("SPECDISTILL_STUDENT_BASE_URL"):
+        return [override]
+    one, many = section.get("base_url"), section.get("base_urls")
+    if one is not None and many is not None:
+        raise EvaluationConfigError("[specdistill.student] set base_url or base_urls, not both")
+    if many is not None:
+        if (
+            not isinstance(many, list)
+            or not many
+            or not all(isinstance(u, str) and u for u in many)
+        ):
+            raise EvaluationConfigError(
+                "[specdistill.student] base_urls must be a non-empty list of URLs"
+            )
+        if len(set(many)) != len(many):
+            raise EvaluationConfigError("[specdistill.student] base_urls lists a URL twice")
+        return list(many)
+    if not one:
+        raise EvaluationConfigError(
+            "no student endpoint: set [specdistill.student] base_url (or base_urls) or "
+            "SPECDISTILL_STUDENT_BASE_URL"
+        )
+    return [one]
+
+
 def _number(section: Mapping[str, Any], key: str, default: float, what: str) -> float:
     value = section.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -200,15 +240,14 @@ def student_from_config(
             "[specdistill.student] fingerprint_scope must be 'view' or 'home'"
         )
     if kind == "openai":
-        base_url = env.get("SPECDISTILL_STUDENT_BASE_URL") or section.get("base_url")
-        if not base_url:
-            raise EvaluationConfigError(
-                "no student endpoint: set [specdistill.student] base_url or "
-                "SPECDISTILL_STUDENT_BASE_URL"
-            )
+        urls = _base_urls(section, env)
         key = _key(section, env, "SPECDISTILL_STUDENT_API_KEY", "student")
-        endpoint = ChatEndpoint(base_url, api_key=key, timeout=timeout, name="student")
-        return OpenAIStudent(endpoint, fingerprint_scope=scope)
+        key_env = _key_env(section, env, "SPECDISTILL_STUDENT_API_KEY")
+        endpoints = [
+            ChatEndpoint(url, api_key=key, timeout=timeout, name="student", key_env=key_env)
+            for url in urls
+        ]
+        return OpenAIStudent(endpoints, fingerprint_scope=scope)
     if kind == "command":
         argv = section.get("argv")
         if not isinstance(argv, list):
@@ -244,12 +283,35 @@ def judge_from_config(
 
 @dataclass(frozen=True)
 class RunnerSettings:
+    """``[specdistill.runner]``: how many runs at once, retries, and where runs happen."""
+
     concurrency: int = 8
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    executor: str = "local"
+    address: str = "auto"
+
+    def make_executor(self) -> Executor:
+        """The executor these settings name (Ray is imported only for ``"ray"``)."""
+        return make_executor(self.executor, address=self.address)
+
+
+def _runner_place(section: Mapping[str, Any]) -> tuple[str, str]:
+    executor = section.get("executor", "local")
+    if executor not in EXECUTORS:
+        raise EvaluationConfigError(
+            f"[specdistill.runner] executor must be one of {', '.join(EXECUTORS)} "
+            f"(got {executor!r})"
+        )
+    address = section.get("address", "auto")
+    if not isinstance(address, str) or not address or any(c.isspace() for c in address):
+        raise EvaluationConfigError(
+            "[specdistill.runner] address must be 'auto', 'host:port' or 'ray://host:port'"
+        )
+    return executor, address
 
 
 def runner_settings(home: str | os.PathLike[str] | SpecHome) -> RunnerSettings:
-    """``[specdistill.runner]`` concurrency and max_attempts."""
+    """``[specdistill.runner]`` concurrency, max_attempts, executor and address."""
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
     section = config_section(spec_home, "runner", RUNNER_KEYS)
     values = {}
@@ -260,7 +322,13 @@ def runner_settings(home: str | os.PathLike[str] | SpecHome) -> RunnerSettings:
                 f"[specdistill.runner] {key} must be an integer in [1, 1024]"
             )
         values[key] = value
-    return RunnerSettings(values["concurrency"], RetryPolicy(max_attempts=values["max_attempts"]))
+    executor, address = _runner_place(section)
+    return RunnerSettings(
+        values["concurrency"],
+        RetryPolicy(max_attempts=values["max_attempts"]),
+        executor=executor,
+        address=address,
+    )
 
 
 def benchmark_path(home: str | os.PathLike[str] | SpecHome) -> Path:

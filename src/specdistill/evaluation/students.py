@@ -59,8 +59,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from specdistill.evaluation.balance import EndpointPool
 from specdistill.evaluation.endpoint import ChatEndpoint, message_text
-from specdistill.evaluation.errors import EvaluationConfigError, TaskRunError
+from specdistill.evaluation.errors import EndpointCallError, EvaluationConfigError, TaskRunError
 from specdistill.evaluation.hashing import sha256_hex
 from specdistill.evaluation.scoring import Task
 from specdistill.evaluation.spec_view import StudentSpec
@@ -163,19 +164,51 @@ def spec_request(spec: StudentSpec) -> dict[str, Any]:
 
 
 class OpenAIStudent:
-    """The reference agent over an OpenAI-compatible endpoint (see the module docstring)."""
+    """The reference agent over one or several OpenAI-compatible endpoints (see the module
+    docstring).
+
+    Several endpoints are equivalent servers of the same model: each request goes to the
+    one with the fewest requests in flight, and one that fails (timeout, refused, 5xx)
+    is taken out for a while and tried again later (:class:`EndpointPool`, a pure policy;
+    this class does the I/O). The runner's retry of a failed request therefore lands on
+    another endpoint.
+    """
 
     kind = "openai"
 
-    def __init__(self, endpoint: ChatEndpoint, *, fingerprint_scope: Scope = "view") -> None:
-        self.endpoint = endpoint
+    def __init__(
+        self,
+        endpoint: ChatEndpoint | Sequence[ChatEndpoint],
+        *,
+        fingerprint_scope: Scope = "view",
+        cooldown: float = 5.0,
+    ) -> None:
+        endpoints = (endpoint,) if isinstance(endpoint, ChatEndpoint) else tuple(endpoint)
+        if not endpoints:
+            raise EvaluationConfigError("openai student: at least one endpoint is needed")
+        self.endpoints = endpoints
+        self.endpoint = endpoints[0]
+        self.pool = EndpointPool(len(endpoints), cooldown=cooldown)
         self.fingerprint_scope = fingerprint_scope
 
     def __repr__(self) -> str:
-        return f"OpenAIStudent({self.endpoint!r})"
+        shown = self.endpoint if len(self.endpoints) == 1 else list(self.endpoints)
+        return f"OpenAIStudent({shown!r})"
 
     def identity(self) -> dict[str, Any]:
-        return {"kind": self.kind, **self.endpoint.identity()}
+        if len(self.endpoints) == 1:
+            return {"kind": self.kind, **self.endpoint.identity()}
+        # Equivalent servers: which one answered is not part of who the student is.
+        urls = sorted({e.identity()["base_url"] for e in self.endpoints})
+        return {"kind": self.kind, "base_urls": urls}
+
+    def acquire(self) -> int:
+        """The index of the endpoint the next request goes to (counted in flight)."""
+        return self.pool.acquire(time.monotonic())
+
+    def release(self, index: int, *, failed: bool | None) -> None:
+        """A request on endpoint ``index`` ended (``failed``: see EndpointPool.release)."""
+        self.pool.release(index, failed=failed, now=time.monotonic())
 
     def view_fingerprint(self, view: StudentSpec) -> str:
         """sha256 of what the request carries from the spec (:func:`spec_request`)."""
@@ -183,17 +216,28 @@ class OpenAIStudent:
 
     async def run(self, task: Task, spec: StudentSpec) -> StudentAnswer:
         started = time.perf_counter()
-        reply = await self.endpoint.complete(build_chat_request(task, spec))
+        index = self.acquire()
+        endpoint = self.endpoints[index]
+        failed: bool | None = None
+        try:
+            reply = await endpoint.complete(build_chat_request(task, spec))
+            failed = False
+        except EndpointCallError as exc:
+            failed = True if exc.retryable else None  # a 4xx is the request's fault
+            raise
+        finally:
+            self.release(index, failed=failed)
         usage = reply.get("usage")
         return StudentAnswer(
-            text=self.endpoint.redact(message_text(reply)),
+            text=endpoint.redact(message_text(reply)),
             usage=usage if isinstance(usage, dict) else None,
             latency=time.perf_counter() - started,
-            raw=self.endpoint.redact_json(reply),
+            raw=endpoint.redact_json(reply),
         )
 
     async def aclose(self) -> None:
-        await self.endpoint.aclose()
+        for endpoint in self.endpoints:
+            await endpoint.aclose()
 
 
 def _kill_group(proc: asyncio.subprocess.Process) -> None:
