@@ -25,6 +25,7 @@ from specdistill.gate.config import GateMode
 from specdistill.home import CONFIG_FILE, SpecHome, copy_spec, default_home
 from specdistill.models import AutonomyMode, Edit, EditOutcome, LearningPlan
 from specdistill.plan import load_plan
+from specdistill.screen import Reach, screen_plan
 from specdistill.tiers import assign_tiers
 
 if TYPE_CHECKING:
@@ -122,11 +123,32 @@ def apply_plan(
     if not isinstance(plan, LearningPlan):
         plan = load_plan(Path(plan))
     home = home if home is not None else default_home()
+    require_spec_home(SpecHome(home))
     with opened_gate(home, gate, benchmark, gate_progress) as edit_gate:
+        plan = screen_against(plan, home, edit_gate, AutonomyMode(mode), registry)
         return _apply(
             plan, home, AutonomyMode(mode), dry_run, session_id, registry, checkpoint,
             allow_dirty, notify, edit_gate,
         )  # fmt: skip
+
+
+def screen_against(
+    plan: LearningPlan,
+    home: str | os.PathLike[str],
+    gate: EditGate | None,
+    mode: AutonomyMode,
+    registry: EditApplierRegistry | None = None,
+) -> LearningPlan:
+    """The plan screen (:mod:`specdistill.screen`) before anything is written: against
+    the home, and with a benchmark gate, its benchmark's clusters and its student."""
+    bench = getattr(gate, "benchmark", None)
+    runner = getattr(gate, "runner", None)
+    if bench is None or runner is None:
+        return screen_plan(plan, home, mode=mode, registry=registry)
+    return screen_plan(
+        plan, home, clusters=bench.clusters, reach=Reach.of(runner.student, bench.tasks),
+        mode=mode, registry=registry,
+    )  # fmt: skip
 
 
 def _apply(

@@ -15,9 +15,31 @@ from pydantic import Field, TypeAdapter, ValidationError, create_model
 
 from specdistill.errors import InvalidEdit, InvalidPlan
 from specdistill.jsonl import read_text
-from specdistill.models import Edit, LearningPlan
-from specdistill.payloads import PAYLOAD_MODELS, parse_payload
+from specdistill.models import Edit, EditOp, EditPillar, LearningPlan
+from specdistill.payloads import DECLARED, PAYLOAD_MODELS, parse_payload
 from specdistill.validation import describe_validation_error
+
+#: What the plan screen (:mod:`specdistill.screen`) needs of a plan and of each edit
+#: beyond the models' own required fields: marked required in :func:`plan_json_schema`.
+SCREEN_REQUIRED_PLAN = ("edits",)
+SCREEN_REQUIRED_EDIT = ("expected_improvement",)
+
+
+def _allowed(field: str, raw: Any, index: Any) -> str:
+    """The allowed values of a pillar a hand-written plan got wrong: the op's own."""
+    if field != "pillar":
+        return ""
+    op = raw["edits"][index].get("op") if _edit_at(raw, index) else None
+    if isinstance(op, str) and op in EditOp._value2member_map_:
+        return f" (op {op} has pillar {DECLARED[EditOp(op)].pillar.value!r})"
+    return f" (pillars: {', '.join(p.value for p in EditPillar)})"
+
+
+def _edit_at(raw: Any, index: Any) -> bool:
+    try:
+        return isinstance(raw["edits"][index], dict)
+    except (KeyError, IndexError, TypeError):
+        return False
 
 
 def _edit_id_at(raw: Any, index: Any) -> str | None:
@@ -42,6 +64,7 @@ def parse_plan(raw: Any) -> LearningPlan:
             field, reason = describe_validation_error(exc, prefix="")
             field = ".".join(str(part) for part in rest) or "edit"
             edit_id = _edit_id_at(raw, index) or f"#{index}"
+            reason += _allowed(field, raw, index)
             raise InvalidEdit(reason, edit_id=edit_id, field=field) from None
         field, reason = describe_validation_error(exc, prefix="plan")
         raise InvalidPlan(f"{field}: {reason}") from None
@@ -104,6 +127,16 @@ def plan_json_schema() -> dict[str, Any]:
         edits=(list[union], Field(default_factory=list)),
     )
     schema = TypeAdapter(typed_plan).json_schema()
+    # What the plan screen requires is required here too, so a teacher held to the
+    # schema by guided decoding cannot leave it out (the models keep their defaults, so
+    # frozen plans written before still load).
+    schema["required"] = sorted({*schema.get("required", []), *SCREEN_REQUIRED_PLAN})
+    for name, definition in schema.get("$defs", {}).items():
+        if name.endswith("Edit") and "op" in definition.get("properties", {}):
+            definition["required"] = [
+                *definition.get("required", []),
+                *(k for k in SCREEN_REQUIRED_EDIT if k not in definition.get("required", [])),
+            ]
     schema["title"] = "specdistill LearningPlan"
     schema["description"] = (
         "A teacher's plan: failure clusters and typed edits. Risk tiers in the plan are "

@@ -103,20 +103,24 @@ def test_dry_run_writes_nothing_but_shows_diffs(home: Path, plan: Path) -> None:
     assert not (home / "agents" / "coder" / "few_shot.json").exists()
 
 
-def test_dry_run_reports_rejections_like_a_real_run(home: Path, tmp_path: Path) -> None:
+def test_dry_run_refuses_a_bad_plan_like_a_real_run(home: Path, tmp_path: Path) -> None:
+    """The plan screen (issue 11): an edit that cannot apply refuses the whole plan, in a
+    dry run as in a real one: exit 2, one line naming the edit and the field, nothing
+    written, no commit."""
     bad = make_edit(
         EditOp.REMOVE_TOOL_FROM_AGENT, {"agent": "assistant", "tool_name": "web_search"}
     )
-    plan = write_plan(tmp_path / "p.json", [bad, valid_edit(EditOp.SET_AGENT_PARAM)])
-    before = tree_bytes(home)
+    plan = write_plan(tmp_path / "p.json", [valid_edit(EditOp.SET_AGENT_PARAM), bad])
+    before = spec_bytes(home)
     dry = run("apply", plan, "--home", home, "--dry-run")
-    assert tree_bytes(home) == before
     real = run("apply", plan, "--home", home)
-    assert dry.exit_code == real.exit_code == 0
+    assert spec_bytes(home) == before
     for result in (dry, real):
-        assert "rejected_by_gate" in result.stdout
-        assert squash("has no tool 'web_search'") in squash(result.stdout)
-        assert "+max_turns = 6" in result.stdout
+        assert result.exit_code == 2, result.stdout
+        first = result.stderr.splitlines()[0]
+        assert f"edit {bad.id!r}, field 'payload.tool_name'" in first
+        assert "has no tool 'web_search'" in first
+        assert "max_turns" not in result.stdout
 
 
 def test_apply_uses_specdistill_home_env(home: Path, plan: Path) -> None:

@@ -57,6 +57,7 @@ from specdistill.evaluation.spec_view import SpecFiles
 from specdistill.home import SpecHome
 from specdistill.models import Edit, EditOp, EditOutcome, EditRiskTier, FailureCluster
 from specdistill.plan import plan_json_schema
+from specdistill.screen import Reach
 from specdistill.teacher.client import InvalidReply, TeacherClient
 from specdistill.teacher.plan import cluster_brief, screen_edits
 from specdistill.teacher.prompts import render
@@ -113,6 +114,7 @@ async def propose_next_edit(
     clusters: Sequence[FailureCluster],
     policy: SharePolicy | None = None,
     overrides: Mapping[EditOp, EditRiskTier] | None = None,
+    reach: Reach | None = None,
 ) -> NextEdit:
     """Ask the teacher for ONE edit, given every earlier edit and its measured deltas.
 
@@ -143,6 +145,7 @@ async def propose_next_edit(
         max_edits=1,
         overrides=overrides,
         history=[edit for edit, _ in history],
+        reach=reach,
     )
     dropped = [
         Dropped(d.kind, d.id, "one edit per round") if d.reason.startswith("over the limit") else d

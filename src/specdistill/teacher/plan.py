@@ -16,9 +16,14 @@ the reason recorded**, at the first check it fails:
 4. its ``expected_improvement`` is one of the diagnosed clusters (the gate measures it
    there, so anything else could never be accepted);
 5. it does not repeat an earlier edit of the hill-climb history (same op, target, payload);
-6. the plan holds fewer than ``max_edits`` edits so far;
-7. a ``patch_system_prompt`` applies cleanly to the agent's prompt *as the plan leaves it*
-   (the file, then earlier prompt edits of this plan).
+6. it passes the plan screen that ``run``, ``apply`` and ``approve`` use
+   (:class:`specdistill.screen.PlanScreen`: pillar, its applier's own validation of
+   agents, tools and ranges on the spec *as the plan leaves it*, so a
+   ``patch_system_prompt`` must apply cleanly after the plan's earlier prompt edits; a
+   missing agent in a one-agent home becomes that agent; a param value that would never
+   reach the student is refused) — *before* it counts against ``max_edits``, so a bad
+   edit never pushes a good one out;
+7. the plan holds fewer than ``max_edits`` edits so far.
 
 A patch whose result rewrites more than half of the prompt becomes a
 ``replace_system_prompt`` carrying the full new text, so a reviewer sees the whole prompt;
@@ -66,6 +71,7 @@ from specdistill.payloads import (
     resolve_agent,
 )
 from specdistill.plan import parse_plan, plan_json_schema
+from specdistill.screen import PlanScreen, Reach
 from specdistill.teacher.client import InvalidReply, TeacherClient
 from specdistill.teacher.prompts import render
 from specdistill.teacher.records import Dropped
@@ -239,8 +245,12 @@ def screen_edits(
     max_edits: int,
     overrides: Mapping[EditOp, EditRiskTier] | None = None,
     history: Sequence[Edit] = (),
+    reach: Reach | None = None,
 ) -> Screened:
-    """Check each proposed edit on its own (module docstring); keep, convert or drop it."""
+    """Check each proposed edit on its own (module docstring); keep, convert or drop it.
+
+    ``reach`` (the student and the benchmark's tasks) lets the plan screen refuse a param
+    edit whose value would never reach the student."""
     home = home if isinstance(home, SpecHome) else SpecHome(home)
     used_ids = {edit.id: "an earlier edit" for edit in history}
     earlier = {_signature(edit): edit.id for edit in history}
@@ -249,33 +259,38 @@ def screen_edits(
     dropped: list[Dropped] = []
     converted: list[str] = []
     known = ", ".join(clusters) or "none"
-    for index, raw in enumerate(raw_edits):
-        raw_id = raw.get("id") if isinstance(raw, dict) else None
-        label = raw_id if isinstance(raw_id, str) and raw_id else f"#{index}"
-        try:
-            edit, payload = _parse(raw)
-            if edit.id in used_ids:
-                raise _Drop(f"duplicate id: already used by {used_ids[edit.id]}")
-            if (problem := path_problem(edit, payload, home)) is not None:
-                raise _Drop(problem)
-            if edit.expected_improvement not in clusters:
-                raise _Drop(
-                    f"expected_improvement {edit.expected_improvement!r} is not a diagnosed "
-                    f"cluster (clusters: {known})"
-                )
-            if (same := earlier.get(_signature(edit))) is not None:
-                raise _Drop(f"repeats earlier edit {same!r}")
-            if len(kept) >= max_edits:
-                raise _Drop(f"over the limit of {max_edits} edits")
-            if edit.op in PROMPT_OPS:
-                edit, was_converted = _prompt_edit(edit, payload, prompts)
-                if was_converted:
-                    converted.append(edit.id)
-        except _Drop as drop:
-            dropped.append(Dropped("edit", label, drop.reason))
-            continue
-        used_ids[edit.id] = "another edit of this plan"
-        kept.append(edit)
+    with PlanScreen(home, reach=reach, overrides=overrides) as screen:
+        for index, raw in enumerate(raw_edits):
+            raw_id = raw.get("id") if isinstance(raw, dict) else None
+            label = raw_id if isinstance(raw_id, str) and raw_id else f"#{index}"
+            try:
+                edit, payload = _parse(raw)
+                if edit.id in used_ids:
+                    raise _Drop(f"duplicate id: already used by {used_ids[edit.id]}")
+                if (problem := path_problem(edit, payload, home)) is not None:
+                    raise _Drop(problem)
+                if edit.expected_improvement not in clusters:
+                    raise _Drop(
+                        f"expected_improvement {edit.expected_improvement!r} is not a diagnosed "
+                        f"cluster (clusters: {known})"
+                    )
+                if (same := earlier.get(_signature(edit))) is not None:
+                    raise _Drop(f"repeats earlier edit {same!r}")
+                try:  # the plan screen run, apply and approve use; before max_edits counts
+                    edit = screen.check(edit)
+                except InvalidEdit as exc:
+                    raise _Drop(exc.field_message) from None
+                if len(kept) >= max_edits:
+                    raise _Drop(f"over the limit of {max_edits} edits")
+                if edit.op in PROMPT_OPS:
+                    edit, was_converted = _prompt_edit(edit, parse_payload(edit), prompts)
+                    if was_converted:
+                        converted.append(edit.id)
+            except _Drop as drop:
+                dropped.append(Dropped("edit", label, drop.reason))
+                continue
+            used_ids[edit.id] = "another edit of this plan"
+            kept.append(edit)
     return Screened(assign_tiers(kept, overrides), dropped, converted)
 
 
@@ -308,6 +323,7 @@ async def plan_edits(
     policy: SharePolicy | None = None,
     max_edits: int = 8,
     overrides: Mapping[EditOp, EditRiskTier] | None = None,
+    reach: Reach | None = None,
 ) -> PlanResult:
     """Ask the teacher for edits fixing ``clusters``; return the screened, tiered plan.
 
@@ -340,6 +356,7 @@ async def plan_edits(
             clusters=[c.id for c in clusters],
             max_edits=max_edits,
             overrides=overrides,
+            reach=reach,
         )
     teacher_summary = reply.get("diagnosis_summary")
     plan = LearningPlan(
