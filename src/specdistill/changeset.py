@@ -176,6 +176,19 @@ class TreeSnapshot:
         pre_images = tuple(capture(path) for path in _files(roots))
         return cls(roots, pre_images, frozenset(_dirs(roots)))
 
+    def changed(self) -> list[FileChange]:
+        """The files that differ from the capture now (new ones with ``before=None``,
+        deleted ones with ``after=None``)."""
+        before = {snapshot.path: snapshot.data for snapshot in self.pre_images}
+        changes = []
+        for path in map(write_target, _files(self.roots)):
+            after = path.read_bytes()
+            old = before.pop(path, None)
+            if old != after:
+                changes.append(FileChange(path, old, after))
+        gone = (FileChange(path, data, None) for path, data in before.items() if data is not None)
+        return [*changes, *gone]
+
     def restore(self) -> None:
         """Put the tree back as captured: same files with the same bytes, nothing else."""
         known = {snapshot.path for snapshot in self.pre_images}

@@ -29,10 +29,14 @@ from specdistill.payloads import Payload, parse_payload
 
 @dataclass(frozen=True)
 class ValidationResult:
-    """Whether an edit can be applied to the spec as it is now, and if not, why."""
+    """Whether an edit can be applied to the spec as it is now, and if not, why.
+
+    ``reason`` is ``""`` when there is none, as in OpenJarvis's ValidationResult, so
+    ``ValidationResult(ok=True)`` means the same in both.
+    """
 
     ok: bool
-    reason: str | None = None
+    reason: str = ""
     field: str | None = None
 
     @classmethod
@@ -101,7 +105,7 @@ class FileEditApplier(EditApplier):
         except UnsafePath as exc:
             raise InvalidEdit(exc.message, edit_id=edit.id, field="payload") from None
         for change in changes:
-            _check_output_parses(edit, change)
+            check_output_parses(edit, change)
         return changes
 
     def validate(self, edit: Edit, ctx: ApplyContext) -> ValidationResult:
@@ -166,7 +170,7 @@ def writing_failed(edit: Edit, exc: Exception) -> ApplyError:
     return ApplyError(f"writing failed, files restored: {exc}", edit_id=edit.id)
 
 
-def _check_output_parses(edit: Edit, change: FileChange) -> None:
+def check_output_parses(edit: Edit, change: FileChange) -> None:
     """Refuse any change that would leave a config or data file unparsable."""
     if change.after is None:
         return

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import tomlkit
 from tomlkit.toml_document import TOMLDocument
 
-from specdistill.appliers.agent import agent_table
+from specdistill.appliers.agent import agent_names, agent_table
 from specdistill.appliers.base import FileEditApplier
 from specdistill.appliers.routing import config_change
 from specdistill.appliers.toml_doc import (
-    dump_document,
+    dump_and_keep,
     ensure_table,
-    find_table,
     parse_document,
+    plain_document,
     set_value,
     string_array,
 )
@@ -21,24 +20,65 @@ from specdistill.context import ApplyContext
 from specdistill.errors import InvalidEdit
 from specdistill.fsio import read_bytes_or_none
 from specdistill.models import Edit, EditOp
+from specdistill.openjarvis import BUILTIN_TOOLS, SOURCE_COMMIT
 from specdistill.payloads import AddToolToAgent, EditToolDescription, Payload, RemoveToolFromAgent
 
 
-def tool_catalog(ctx: ApplyContext, edit: Edit) -> list[str] | None:
-    """Tools declared in tools/descriptions.toml, or None when the home keeps no catalog."""
-    data = read_bytes_or_none(ctx.spec_home.tool_descriptions_path)
-    if data is None:
-        return None
-    doc = parse_document(data, label="tools/descriptions.toml", edit_id=edit.id)
-    return sorted(key for key in doc if find_table(doc, (key,)) is not None)
+def _names(value: object) -> set[str]:
+    """Tool names from an array of strings, or OpenJarvis's comma-separated string."""
+    if isinstance(value, str):
+        return {part.strip() for part in value.split(",") if part.strip()}
+    if isinstance(value, list):
+        return {item for item in value if isinstance(item, str)}
+    return set()
+
+
+def tool_catalog(ctx: ApplyContext, edit: Edit) -> dict[str, str]:
+    """Every tool the home knows, each with where it is known from (the first of):
+
+    - ``tools/descriptions.toml``: a ``[<tool>]`` table;
+    - ``config.toml [tools] enabled``;
+    - ``config.toml`` agents: ``[agent.<name>] tools``, or ``[agent] tools``;
+    - OpenJarvis's built-in tools (:data:`specdistill.openjarvis.BUILTIN_TOOLS`), whose
+      descriptions ``descriptions.toml`` only overrides.
+
+    A tool in none of these is unknown, and refused.
+    """
+    catalog: dict[str, str] = {}
+    descriptions = plain_document(
+        read_bytes_or_none(ctx.spec_home.tool_descriptions_path),
+        label="tools/descriptions.toml",
+        edit_id=edit.id,
+    )
+    for key, value in descriptions.items():
+        if isinstance(value, dict):
+            catalog.setdefault(key, "tools/descriptions.toml")
+    config = plain_document(
+        read_bytes_or_none(ctx.spec_home.config_path), label="config.toml", edit_id=edit.id
+    )
+    tools = config.get("tools")
+    for name in sorted(_names(tools.get("enabled") if isinstance(tools, dict) else None)):
+        catalog.setdefault(name, "config.toml [tools] enabled")
+    agents = config.get("agent")
+    used = _names(agents.get("tools") if isinstance(agents, dict) else None)
+    for agent in agent_names(config):
+        used |= _names(config["agent"][agent].get("tools"))
+    for name in sorted(used):
+        catalog.setdefault(name, "an agent's tools in config.toml")
+    for name in sorted(BUILTIN_TOOLS):
+        catalog.setdefault(name, f"OpenJarvis's built-in tools ({SOURCE_COMMIT[:12]})")
+    return catalog
 
 
 def check_known_tool(ctx: ApplyContext, edit: Edit, tool: str) -> None:
+    """Refuse a tool the home does not know (see :func:`tool_catalog`)."""
     catalog = tool_catalog(ctx, edit)
-    if catalog is not None and tool not in catalog:
-        known = ", ".join(catalog) or "none"
+    if tool not in catalog:
+        own = sorted(name for name in catalog if name not in BUILTIN_TOOLS)
+        known = ", ".join(own) or "none"
         raise InvalidEdit(
-            f"unknown tool {tool!r} (tools/descriptions.toml declares: {known})",
+            f"unknown tool {tool!r}: not one of OpenJarvis's built-in tools, nor declared in "
+            f"tools/descriptions.toml, [tools] enabled or an agent's tools (declared: {known})",
             edit_id=edit.id,
             field="payload.tool_name",
         )
@@ -54,7 +94,7 @@ class AddToolToAgentApplier(FileEditApplier):
         check_known_tool(ctx, edit, payload.tool_name)
 
         def mutate(doc: TOMLDocument) -> None:
-            table = agent_table(doc, payload.agent, edit, "payload.agent")
+            table = agent_table(doc, payload.agent, edit, "payload.agent", ctx.spec_home)
             label = f"agent.{payload.agent}.tools"
             tools = string_array(table, "tools", label=label, edit_id=edit.id)
             if tools is None:
@@ -74,7 +114,7 @@ class RemoveToolFromAgentApplier(FileEditApplier):
         assert isinstance(payload, RemoveToolFromAgent)
 
         def mutate(doc: TOMLDocument) -> None:
-            table = agent_table(doc, payload.agent, edit, "payload.agent")
+            table = agent_table(doc, payload.agent, edit, "payload.agent", ctx.spec_home)
             label = f"agent.{payload.agent}.tools"
             tools = string_array(table, "tools", label=label, edit_id=edit.id)
             if tools is None or payload.tool_name not in tools:
@@ -98,27 +138,9 @@ class EditToolDescriptionApplier(FileEditApplier):
         path = ctx.spec_home.tool_descriptions_path
         before = read_bytes_or_none(path)
         label = "tools/descriptions.toml"
+        check_known_tool(ctx, edit, payload.tool_name)
+        # No file yet: it is created (in OpenJarvis it holds optional overrides).
         doc = parse_document(before, label=label, edit_id=edit.id)
-        if before is not None:
-            check_known_tool(ctx, edit, payload.tool_name)
-        else:
-            # No catalog yet: only describe a tool some agent actually uses.
-            config = parse_document(
-                read_bytes_or_none(ctx.spec_home.config_path), label="config.toml", edit_id=edit.id
-            )
-            used: set[str] = set()
-            for name in find_table(config, ("agent",)) or ():
-                agent = find_table(config, ("agent", name))
-                if agent is not None:
-                    used.update(agent.get("tools", ()))
-            if payload.tool_name not in used:
-                raise InvalidEdit(
-                    f"unknown tool {payload.tool_name!r}: no agent uses it and the home has "
-                    "no tools/descriptions.toml",
-                    edit_id=edit.id,
-                    field="payload.tool_name",
-                )
-            doc = tomlkit.document()
         table = ensure_table(doc, (payload.tool_name,), label=label, edit_id=edit.id)
         set_value(
             table,
@@ -127,4 +149,4 @@ class EditToolDescriptionApplier(FileEditApplier):
             label=f"{payload.tool_name}.description",
             edit_id=edit.id,
         )
-        return [FileChange(path, before, dump_document(doc))]
+        return [FileChange(path, before, dump_and_keep(doc))]

@@ -21,6 +21,11 @@ OpenJarvis's ``TraceStore``'s (extra columns are ignored, column order does not 
     );
 
 Without a ``query_class`` column, the class is ``metadata.query_class`` when present.
+OpenJarvis's own ``traces.db`` has neither: OpenJarvis derives a query's class from its
+text when it needs one, and so does this reader for a row without one
+(:func:`specdistill.openjarvis.classify_query`: ``code``, ``math``, ``short``, ``long``
+or ``general``), noting ``metadata.query_class_derived = true``. A benchmark built from
+such a database then has clusters, and routing edits are measured.
 Steps whose ``step_type`` is ``'tool_call'`` become :class:`~.trace_model.ToolCall` objects:
 the name is the step input's ``tool``, ``name`` or ``tool_name`` (else ``"unknown"``),
 the arguments its ``arguments`` or ``args``, the result the step's output.
@@ -41,6 +46,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from specdistill.openjarvis import classify_query
 from specdistill.teacher.errors import TraceError
 from specdistill.teacher.trace_model import ToolCall, Trace, row_problem
 
@@ -157,6 +163,9 @@ def _row_to_data(row: Mapping[str, Any], tools: dict[str, list[ToolCall]]) -> di
     query_class = row.get("query_class")
     if query_class in (None, "") and isinstance(metadata.get("query_class"), str):
         query_class = metadata["query_class"]
+    if query_class in (None, "") and isinstance(row["query"], str):
+        query_class = classify_query(row["query"])
+        metadata["query_class_derived"] = True
     agent = row.get("agent")
     return {
         "id": row["id"],
