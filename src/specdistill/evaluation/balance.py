@@ -46,7 +46,10 @@ class EndpointPool:
 
     def __post_init__(self) -> None:
         if self.size < 1 or self.cooldown < 0 or self.max_cooldown < self.cooldown:
-            raise ValueError(f"EndpointPool: bad settings {self!r}")
+            raise ValueError(
+                f"EndpointPool: bad settings size={self.size!r}, cooldown={self.cooldown!r}, "
+                f"max_cooldown={self.max_cooldown!r}"
+            )
         self.outstanding = [0] * self.size
         self.failures = [0] * self.size
         self.down_until = [0.0] * self.size

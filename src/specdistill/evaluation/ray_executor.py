@@ -100,7 +100,13 @@ def import_ray() -> Any:
 # --- what travels ------------------------------------------------------------------------
 
 
-def spec_snapshot(home: SpecHome, extra: tuple[str, ...] = ()) -> Snapshot:
+def spec_snapshot(
+    home: SpecHome,
+    extra: tuple[str, ...] = (),
+    *,
+    max_bytes: int = SNAPSHOT_MAX_BYTES,
+    max_files: int = SNAPSHOT_MAX_FILES,
+) -> Snapshot:
     """The spec's files (and ``extra`` home-relative files), bounded: {posix path: bytes}.
 
     Regular files only (a symlink is not followed); ``learning/`` is never included.
@@ -117,15 +123,15 @@ def spec_snapshot(home: SpecHome, extra: tuple[str, ...] = ()) -> Snapshot:
     snapshot: Snapshot = {}
     total = 0
     for path in paths:
-        if len(snapshot) >= SNAPSHOT_MAX_FILES:
+        if len(snapshot) >= max_files:
             raise EvaluationConfigError(
-                f"the spec has more than {SNAPSHOT_MAX_FILES} files to ship to Ray workers"
+                f"the spec has more than {max_files} files to ship to Ray workers"
             )
         data = path.read_bytes()
         total += len(data)
-        if total > SNAPSHOT_MAX_BYTES:
+        if total > max_bytes:
             raise EvaluationConfigError(
-                f"the spec's files exceed {SNAPSHOT_MAX_BYTES // 2**20} MiB "
+                f"the spec's files exceed {max_bytes} bytes "
                 f"(at {path.relative_to(home.root)}): too big to ship to Ray workers"
             )
         snapshot[path.relative_to(home.root).as_posix()] = data
