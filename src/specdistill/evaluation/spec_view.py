@@ -4,15 +4,19 @@
 ``query_class`` and ``agent``. It resolves, in this order:
 
 **Agent** – the task's ``agent``; else ``[specdistill.student] agent`` in config.toml;
-else the only agent config.toml declares; otherwise an error (ambiguous). The agent must
-be declared as ``[agent.<a>]`` or have a folder ``agents/<a>/``.
+else OpenJarvis's ``[agent] default_agent``; else the only agent config.toml declares;
+otherwise an error (ambiguous). The agent must be declared as ``[agent.<a>]`` (a table:
+``[agent]``'s own scalar keys are not agents), be the ``default_agent``, or have a folder
+``agents/<a>/``.
 
 **Model** – first match wins:
 
 1. ``[learning.routing.policy_map] <query_class>`` for the task's query class;
 2. the agent's own ``model`` key (``[agent.<a>] model = "..."``);
 3. ``policy_map.default``, then ``policy_map.general`` (the catch-all classes);
-4. otherwise an error naming the task's query class.
+4. OpenJarvis's ``[intelligence] default_model`` (what OpenJarvis serves a query with
+   when no route matches);
+5. otherwise an error naming the task's query class.
 
 Routing comes first so that a ``set_model_for_query_class`` edit is always seen by the
 tasks of that class: an edit the student never sees is not an edit.
@@ -199,14 +203,21 @@ class SpecFiles:
         return tuple(exemplars)
 
     def declared_agents(self) -> list[str]:
-        return sorted(_table(self.config, "agent"))
+        """``[agent.<a>]`` tables, and OpenJarvis's ``[agent] default_agent``."""
+        agents = _table(self.config, "agent")
+        names = {name for name, value in agents.items() if isinstance(value, dict)}
+        default = agents.get("default_agent")
+        return sorted(names | {default} if isinstance(default, str) and default else names)
 
     def resolve_agent(self, agent: str | None) -> str:
         """The agent a task is served by (see the module docstring for the rule)."""
         if agent is None:
             default = _table(self.config, "specdistill", "student").get("agent")
+            default_agent = _table(self.config, "agent").get("default_agent")
             if isinstance(default, str):
                 agent = default
+            elif isinstance(default_agent, str) and default_agent:
+                agent = default_agent
             elif len(self.declared_agents()) == 1:
                 agent = self.declared_agents()[0]
             else:
@@ -235,12 +246,15 @@ class SpecFiles:
             candidates.append((routes.get(query_class), f"policy_map.{query_class}"))
         candidates.append((agent_table.get("model"), "agent.model"))
         candidates += [(routes.get(name), f"policy_map.{name}") for name in FALLBACK_CLASSES]
+        default_model = _table(self.config, "intelligence").get("default_model")
+        candidates.append((default_model, "intelligence.default_model"))
         for model, source in candidates:
             if isinstance(model, str) and model:
                 return model, source
         raise EvaluationConfigError(
             f"no model for query class {query_class!r}: add it to "
-            "[learning.routing.policy_map], give the agent a 'model', or route 'default'"
+            "[learning.routing.policy_map], give the agent a 'model', route 'default', or "
+            "set [intelligence] default_model"
         )
 
     def view(self, *, query_class: str | None, agent: str | None) -> StudentSpec:
