@@ -2,8 +2,9 @@
 
 :class:`ChatServer` is a real OpenAI-compatible HTTP server (stdlib ``http.server`` in a
 thread) on 127.0.0.1, port 0. Its answers are deterministic functions of the request,
-so a test can prove that a spec field reached the request. Faults can be scripted per
-request, in arrival order: ``"500"``, ``"429"``, ``"garbage"``, ``"nochoices"``,
+so a test can prove that a spec field reached the request (a responder returning an int
+fails that request with that HTTP status). Faults can be scripted per request, in
+arrival order: ``"500"``, ``"429"``, ``"garbage"``, ``"nochoices"``,
 ``"close"`` (drop the connection), ``"sleep:<seconds>"``, ``"echo-auth:<status>"``
 (reply with that status and the Authorization header in the body), ``"toolcall"``.
 """
@@ -24,7 +25,9 @@ from typing import Any
 from specdistill import ApplyContext, AutonomyMode, Edit, execute_edits
 from specdistill.evaluation.hashing import canonical_json
 
-Responder = Callable[[dict[str, Any]], str]
+#: The answer to a request: its text, or an int, an HTTP status to fail with (e.g. 500
+#: exactly on chosen tasks).
+Responder = Callable[[dict[str, Any]], str | int]
 
 
 def digest_responder(body: dict[str, Any]) -> str:
@@ -113,7 +116,10 @@ class ChatServer:
         if fault.startswith("echo-auth:"):
             text = json.dumps({"error": "bad key", "got": request.headers.get("Authorization")})
             return self.reply(request, int(fault.split(":")[1]), text.encode())
-        message: dict[str, Any] = {"role": "assistant", "content": self.responder(body)}
+        content = self.responder(body)
+        if isinstance(content, int):
+            return self.reply(request, content, b'{"error": "injected by the responder"}')
+        message: dict[str, Any] = {"role": "assistant", "content": content}
         if fault == "toolcall":
             message = {
                 "role": "assistant",

@@ -78,6 +78,7 @@ EXTRA_NAMES = {
     "approve",
     "bench_run",
     "benchmark_build",
+    "benchmark_check",
     "cache_clear",
     "cache_stats",
     "doctor",

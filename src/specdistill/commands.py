@@ -28,6 +28,7 @@ command                function                                result
 ``bench run``          :func:`bench_run`                       :class:`BenchRun`
 ``cache stats|clear``  :func:`cache_stats`, :func:`cache_clear` ``CacheStats``, ``int|None``
 ``benchmark build``    :func:`benchmark_build`                 :class:`BuildReport`
+``benchmark check``    :func:`benchmark_check`                 :class:`BenchmarkSizing`
 ``traces check``       :func:`traces_check`                    :class:`Readiness`
 =====================  ======================================  ==========================
 
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from specdistill.evaluation.command import BenchRun
     from specdistill.evaluation.runner import ProgressCallback
     from specdistill.gate.driver import GateProgress
+    from specdistill.gate.settings import BenchmarkSizing
     from specdistill.sessions.doctor import DoctorReport
     from specdistill.sessions.loop import LoopResult
     from specdistill.sessions.report_facts import SessionFacts
@@ -484,6 +486,15 @@ def benchmark_build(
     return build_benchmark_file(traces, home=_root(home), out=out, teacher=teacher_references)
 
 
+def benchmark_check(home: Home = None, *, benchmark: PathArg | None = None) -> BenchmarkSizing:
+    """Hold the benchmark (``benchmark``, else the home's) against the gate's settings: per
+    cluster, the fewest tasks that can prove an improvement and rule out a regression,
+    against how many it has. Runs no student."""
+    from specdistill.gate.settings import benchmark_sizing
+
+    return benchmark_sizing(_root(home), benchmark)
+
+
 def traces_check(home: Home = None, *, traces: PathArg) -> Readiness:
     """Count ``traces`` by query class against the home's ``[specdistill.traces]``
     thresholds: whether there are enough for a benchmark and a diagnosis."""
@@ -505,6 +516,7 @@ __all__ = [
     "approve",
     "bench_run",
     "benchmark_build",
+    "benchmark_check",
     "cache_clear",
     "cache_stats",
     "doctor",

@@ -17,6 +17,11 @@ Steps 6–7 for one edit, as :func:`_validate_and_apply` reads: preview (the
 change set: new bytes and pre-images, nothing written) → journal (the intent,
 durable, when checkpointed) → write → gate (when given) → commit; or restore,
 from the change set, the one place the edit's pre-images are kept.
+
+With a gate, step 7 has three endings: accepted → ``applied``; rejected →
+restored, ``rejected_by_gate``; inconclusive (the gate could not decide) →
+restored, then ``pending_review`` with the gate's report as its evidence when
+``on_inconclusive="review"`` (a session in tiered mode), else ``rejected_by_gate``.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import logging
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from specdistill.appliers.base import EditApplier, FileEditApplier, writing_failed
 from specdistill.appliers.registry import EditApplierRegistry, default_registry
@@ -46,6 +51,8 @@ logger = logging.getLogger(__name__)
 MANUAL_TIER_REASON = "manual tier, requires explicit approval"
 INTERRUPTED_REASON = "not attempted: the run was interrupted (Ctrl-C) before this edit"
 GATE_STOPPED = "interrupted (Ctrl-C) while gating: the edit was undone"
+#: Where an edit the gate could not decide goes: a person's queue, or rejected.
+OnInconclusive = Literal["review", "reject"]
 
 
 class EditGate(Protocol):
@@ -123,6 +130,7 @@ def execute_edits(
     on_outcome: Callable[[Edit, EditOutcome], None] | None = None,
     checkpoint: EditCheckpoint | None = None,
     gate: EditGate | None = None,
+    on_inconclusive: OnInconclusive | None = None,
 ) -> list[EditOutcome]:
     """Route, validate and apply ``edits`` in order; one outcome per edit, in order.
 
@@ -135,7 +143,10 @@ def execute_edits(
     as it stood before it: kept (``applied``, with its deltas) only if the gate
     accepts, otherwise undone to the exact previous bytes (``rejected_by_gate``,
     with the deltas and the reason). Without a gate, an applied edit stays
-    applied (the seed's behaviour).
+    applied (the seed's behaviour). ``on_inconclusive="review"`` sends an edit
+    the gate could not decide to a person instead: undone all the same, and
+    ``pending_review`` with the gate's reason and report (a session passes it
+    in tiered mode; without a session there is no queue: None rejects).
 
     >>> outcomes = execute_edits(edits=plan.edits, ctx=ApplyContext(home="."),
     ...                          autonomy_mode=AutonomyMode.TIERED)  # doctest: +SKIP
@@ -157,7 +168,9 @@ def execute_edits(
         else:
             outcome = route_edit(edit, autonomy_mode, registry.is_supported(edit.op))
         if outcome is None:
-            outcome = _validate_and_apply(registry.get(edit.op), edit, ctx, checkpoint, gate)
+            outcome = _validate_and_apply(
+                registry.get(edit.op), edit, ctx, checkpoint, gate, on_inconclusive
+            )
         outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(edit, outcome)
@@ -170,6 +183,7 @@ def _validate_and_apply(
     ctx: ApplyContext,
     checkpoint: EditCheckpoint | None = None,
     gate: EditGate | None = None,
+    on_inconclusive: OnInconclusive | None = None,
 ) -> EditOutcome:
     """Steps 5–7: validate, then preview → journal → write → gate → commit, or restore."""
     validation = applier.validate(edit, ctx)
@@ -211,9 +225,10 @@ def _validate_and_apply(
                 raise
             if not verdict.accepted:
                 _restore(edit, ctx, pending, checkpoint)
+                queue = verdict.outcome == "inconclusive" and on_inconclusive == "review"
                 return EditOutcome(
                     edit_id=edit.id,
-                    status="rejected_by_gate",
+                    status="pending_review" if queue else "rejected_by_gate",
                     benchmark_delta=verdict.benchmark_delta,
                     cluster_deltas=verdict.cluster_deltas,
                     error=verdict.reason,

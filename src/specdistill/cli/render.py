@@ -226,6 +226,8 @@ def render_resolution(result: Resolution) -> None:
         out.print(f"  reason: {escape(outcome.error)}", soft_wrap=True)
     if outcome.status == "rejected_by_gate":
         out.print("  the spec is unchanged")
+    elif outcome.status == "pending_review":
+        out.print("  the gate could not decide: the spec is unchanged and the edit stays queued")
     if outcome.gate_report:
         out.print(outcome.gate_report, markup=False, highlight=False, soft_wrap=True)
     session = result.session

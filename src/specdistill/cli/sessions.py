@@ -121,6 +121,12 @@ def review_show_command(
     if preview.changed_since_queued:
         note = f" (target changed since queued: {', '.join(preview.changed_since_queued)})"
     out.print(f"  state: [green]ready[/]: applies to the current spec{escape(note)}")
+    if preview.gate_report is not None:
+        out.print("queued because the gate could not decide it; its evidence:")
+        if preview.gate_reason:
+            out.print(f"  {escape(preview.gate_reason)}", soft_wrap=True)
+        out.print(preview.gate_report, markup=False, highlight=False, soft_wrap=True)
+        out.print("approving it runs the gate again (e.g. with more tasks: --benchmark FILE)")
     if preview.diff:
         out.print("diff against the current spec:")
         print_diff(preview.diff)

@@ -1,7 +1,8 @@
-"""``specdistill benchmark build`` and ``specdistill traces check``: the teacher's commands.
+"""``specdistill benchmark build|check`` and ``specdistill traces check``.
 
 Each calls one :mod:`specdistill.commands` function (:func:`~specdistill.commands.
-benchmark_build`, :func:`~specdistill.commands.traces_check`) and renders the result.
+benchmark_build`, :func:`~specdistill.commands.benchmark_check`,
+:func:`~specdistill.commands.traces_check`) and renders the result.
 """
 
 from pathlib import Path
@@ -11,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from specdistill.cli.app import HomeOption, app, echo_json, handle_errors, out
+from specdistill.cli.app import BenchmarkOption, HomeOption, app, echo_json, handle_errors, out
 
 benchmark_app = typer.Typer(
     rich_markup_mode=None, help="Build benchmarks from traces.", no_args_is_help=True
@@ -78,6 +79,68 @@ def benchmark_build_command(
         out.print(f"  note: {escape(note)}", soft_wrap=True)
     if teacher_references:
         out.print(f"teacher cost: ${report.teacher_cost_usd:.4f}")
+
+
+@benchmark_app.command("check")
+@handle_errors
+def benchmark_check_command(
+    home: HomeOption = None,
+    benchmark: BenchmarkOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Per cluster, the fewest tasks that can prove an improvement and rule out a
+    regression with the current [specdistill.gate] settings, against how many the
+    benchmark has. Runs no student."""
+    from specdistill import commands
+
+    check = commands.benchmark_check(home, benchmark=benchmark)
+    if as_json:
+        echo_json(check.to_json())
+        return
+    cfg, s = check.config, check.sizing
+    out.print(f"{escape(str(check.path))}: {check.tasks} tasks", soft_wrap=True)
+    out.print(
+        f"settings: alpha {cfg.alpha:g}, eps {cfg.eps:.2f}, cluster_alpha "
+        f"{'none' if cfg.cluster_alpha is None else f'{cfg.cluster_alpha:g}'}"
+    )
+    table = Table(title_justify="left")
+    for column in ("cluster", "tasks", "as target", "as another cluster", "the others"):
+        table.add_column(column, justify="left" if column == "cluster" else "right")
+
+    def cell(ok: bool, need: int | None, what: str) -> str:
+        want = "impossible" if need is None else f"≥ {need} {what}"
+        return want if ok else f"[red]{want}[/]"
+
+    for c in check.clusters:
+        table.add_row(
+            escape(c.cluster),
+            str(c.tasks),
+            cell(c.can_be_target, c.target_needs, "better"),
+            cell(c.can_be_guarded, c.guard_needs, "tied"),
+            f"{c.others} / " + cell(c.others_guarded, c.others_need, "tied"),
+        )
+    out.print(
+        f"best case: {s.efficacy_wins} target tasks better and none worse prove an "
+        f"improvement; an off-target cluster the edit changes needs {s.cluster_ties} tied "
+        f"tasks of its own and {s.pooled_ties} tied together",
+        soft_wrap=True,
+    )
+    if check.scope == "view":
+        out.print(
+            "clusters whose tasks an edit leaves unchanged need nothing (fingerprint_scope = "
+            '"view")',
+            soft_wrap=True,
+        )
+    elif check.scope == "home":
+        out.print(
+            'your student reads the whole home (fingerprint_scope = "home"): every edit '
+            "changes every cluster's tasks",
+            soft_wrap=True,
+        )
+    for problem in check.problems:
+        out.print(f"  [yellow]![/] {escape(problem)}", soft_wrap=True)
+    if not check.problems:
+        out.print("ready: every cluster can be a target, and guarded as another cluster")
 
 
 @traces_app.command("check")

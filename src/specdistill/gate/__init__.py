@@ -25,7 +25,13 @@ if TYPE_CHECKING:
         start,
         step,
     )
-    from specdistill.gate.sizing import Sizing, min_tasks
+    from specdistill.gate.sizing import (
+        ClusterSize,
+        Sizing,
+        edit_shortfall,
+        min_tasks,
+        size_clusters,
+    )
     from specdistill.gate.stats import decide_mean, task_order
 
 #: Where each public name lives: imported from there on first use.
@@ -46,14 +52,18 @@ _EXPORTS: dict[str, str] = {
     "next_task": "specdistill.gate.sequential",
     "start": "specdistill.gate.sequential",
     "step": "specdistill.gate.sequential",
+    "ClusterSize": "specdistill.gate.sizing",
     "Sizing": "specdistill.gate.sizing",
+    "edit_shortfall": "specdistill.gate.sizing",
     "min_tasks": "specdistill.gate.sizing",
+    "size_clusters": "specdistill.gate.sizing",
     "decide_mean": "specdistill.gate.stats",
     "task_order": "specdistill.gate.stats",
 }
 
 __all__ = [
     "ClusterEstimate",
+    "ClusterSize",
     "GateConfig",
     "GateDecision",
     "GateMode",
@@ -65,10 +75,12 @@ __all__ = [
     "decide",
     "decide_mean",
     "decide_sequential",
+    "edit_shortfall",
     "finish",
     "min_tasks",
     "next_task",
     "p_value",
+    "size_clusters",
     "stake_grid",
     "start",
     "step",

@@ -60,6 +60,14 @@ class GateConfig:
       +0.25 edit is accepted ~47% of the time with 1 run, ~89% with 3, ~97% with 5; for
       a deterministic student every repeat is a wasted run.
 
+    - ``on_inconclusive`` None (by mode): what a session does with an edit the gate could
+      not decide (the pool or budget ran out, errors made it abstain, a drop held it up):
+      ``"review"`` restores the spec and queues the edit for a person with the gate's
+      report as its evidence (Argo Rollouts and Kayenta pause on "inconclusive" for the
+      same reason); ``"reject"`` records ``rejected_by_gate``. None: ``review`` in tiered
+      autonomy and when a person approves a queued edit, ``reject`` in auto. Not a
+      statistic: the decision is the same either way, only where it goes differs.
+
     Tasks the edit provably leaves unchanged (the student receives the same inputs) are
     exact ties: they are not run, and a cluster with no changed task needs no proof.
 
@@ -85,6 +93,7 @@ class GateConfig:
     veto_min_pairs: int = 5
     subsample: int = 50
     repeats: int | None = None
+    on_inconclusive: Literal["review", "reject"] | None = None
 
     def __post_init__(self) -> None:
         checks: list[tuple[str, object, bool, str]] = [
@@ -111,6 +120,8 @@ class GateConfig:
             ("repeats", self.repeats,
              self.repeats is None or (_is_int(self.repeats) and 1 <= self.repeats <= 100),
              "None (auto) or an int in [1, 100]"),
+            ("on_inconclusive", self.on_inconclusive,
+             self.on_inconclusive in (None, "review", "reject"), "'review' or 'reject'"),
         ]  # fmt: skip
         for name, value, ok, want in checks:
             if not ok or (isinstance(value, float) and math.isnan(value)):

@@ -11,14 +11,21 @@ student, judge, runner and benchmark settings of :mod:`specdistill.evaluation.se
     n_max = 300           # most task pairs per edit (2 runs each, fewer when cached)
     max_error_rate = 0.2  # past this share of errored tasks the gate abstains
     seed = "specdistill"  # task order: sha256(seed, edit id, task id)
+    on_inconclusive = "review"  # or "reject"; default: review in tiered mode, else reject
+
+:func:`benchmark_sizing` holds a benchmark against these settings (``specdistill
+benchmark check``): per cluster, the fewest tasks that can prove an improvement and rule
+out a regression (:func:`specdistill.gate.sizing.min_tasks`), against what it has.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from specdistill.errors import InvalidInput
 from specdistill.evaluation.benchmark import load_benchmark
@@ -32,7 +39,8 @@ from specdistill.evaluation.settings import (
     student_from_config,
 )
 from specdistill.gate.config import GateConfig, GateMode
-from specdistill.gate.driver import BenchmarkGate, GateProgress
+from specdistill.gate.driver import BenchmarkGate, GateProgress, fingerprint_unchanged
+from specdistill.gate.sizing import ClusterSize, Sizing, min_tasks, size_clusters
 from specdistill.home import SpecHome
 
 #: ``[specdistill.gate]``: GateConfig's fields, and the task-order seed.
@@ -93,9 +101,13 @@ def open_gate(
         raise EvaluationConfigError("[specdistill.gate] seed must be a string")
     settings = runner_settings(spec_home)
     bench = load_benchmark(Path(benchmark) if benchmark else benchmark_path(spec_home))
+    # The student's fingerprint scope ([specdistill.student] fingerprint_scope: what it
+    # reads) keys its cached results and decides which tasks an edit leaves unchanged.
+    student = student_from_config(spec_home)
     return BenchmarkGate(
         bench,
-        student_from_config(spec_home),
+        student,
+        unchanged=fingerprint_unchanged(student),
         config=config,
         cache=ResultCache.for_home(spec_home) if use_cache else None,
         concurrency=settings.concurrency,
@@ -103,4 +115,85 @@ def open_gate(
         retry=settings.retry,
         progress=progress,
         seed=seed,
+    )
+
+
+@dataclass(frozen=True)
+class BenchmarkSizing:
+    """A benchmark held against the gate's settings (``specdistill benchmark check``).
+
+    ``clusters``: each cluster's tasks against what the tests need (best case: every
+    target task better, every other changed task tied); ``problems``: plain sentences on
+    what it cannot prove (empty: every cluster can be a target and be guarded).
+    ``scope`` is the student's fingerprint scope (None: no usable student settings):
+    with ``"view"``, a cluster whose tasks an edit leaves unchanged needs nothing.
+    """
+
+    path: Path
+    tasks: int
+    config: GateConfig
+    sizing: Sizing
+    clusters: list[ClusterSize]
+    problems: list[str]
+    scope: Literal["view", "home"] | None
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.sizing
+        return {
+            "benchmark": str(self.path),
+            "tasks": self.tasks,
+            "settings": {
+                "alpha": self.config.alpha,
+                "eps": self.config.eps,
+                "cluster_alpha": self.config.cluster_alpha,
+                "delta_min": self.config.delta_min,
+                "lam": self.config.lam,
+            },
+            "fingerprint_scope": self.scope,
+            "needs": {
+                "target_wins": s.efficacy_wins,
+                "cluster_ties": s.cluster_ties,
+                "pooled_ties": s.pooled_ties,
+            },
+            "clusters": [
+                {
+                    "cluster": c.cluster,
+                    "tasks": c.tasks,
+                    "target_needs": c.target_needs,
+                    "can_be_target": c.can_be_target,
+                    "guard_needs": c.guard_needs,
+                    "can_be_guarded": c.can_be_guarded,
+                    "others": c.others,
+                    "others_need": c.others_need,
+                    "others_guarded": c.others_guarded,
+                }
+                for c in self.clusters
+            ],
+            "problems": self.problems,
+        }
+
+
+def benchmark_sizing(
+    home: str | os.PathLike[str] | SpecHome, benchmark: str | os.PathLike[str] | None = None
+) -> BenchmarkSizing:
+    """Hold the home's benchmark (or ``benchmark``) against its ``[specdistill.gate]``
+    settings: what each cluster can prove, computed by the gate's own tests. Runs nothing."""
+    spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
+    config = gate_config_from(spec_home)
+    path = Path(benchmark) if benchmark else benchmark_path(spec_home)
+    bench = load_benchmark(path)
+    counts = dict(Counter(task.cluster for task in bench.tasks))
+    sizing = min_tasks(config)
+    try:
+        scope: Literal["view", "home"] | None = student_from_config(spec_home).fingerprint_scope
+    except EvaluationConfigError:
+        scope = None
+    return BenchmarkSizing(
+        path=path.absolute(),
+        tasks=len(bench.tasks),
+        config=config,
+        sizing=sizing,
+        clusters=size_clusters(sizing, counts),
+        problems=sizing.shortfalls(counts),
+        scope=scope,
     )

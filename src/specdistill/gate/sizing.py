@@ -17,7 +17,7 @@ unchanged need nothing (see :func:`specdistill.gate.start`).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from specdistill.gate.config import GateConfig
@@ -102,3 +102,98 @@ def min_tasks(config: GateConfig | None = None) -> Sizing:
     cluster = 0 if cfg.cluster_alpha is None else ties(cfg.cluster_alpha)
     harm = more_needed(fresh, stakes_for(grid, 0.0), 1.0, math.log(2.0 / cfg.harm_alpha))
     return Sizing(cfg, wins, cluster, ties(cfg.alpha), harm)
+
+
+@dataclass(frozen=True)
+class ClusterSize:
+    """One cluster of a benchmark against what the gate's tests need (see
+    :func:`size_clusters`): ``tasks`` it has; ``target_needs`` to prove an improvement
+    when it is the target; ``guard_needs`` to rule out a drop of ``eps`` in it when an
+    edit can change it; with it as the target, ``others`` tasks in the other clusters
+    against ``others_need``, what an edit that changes all of them needs (the pool and
+    each cluster's own test). A None need means no number of tasks suffices."""
+
+    cluster: str
+    tasks: int
+    target_needs: int | None
+    guard_needs: int | None
+    others: int
+    others_need: int | None
+
+    @property
+    def can_be_target(self) -> bool:
+        """An improvement to this cluster can be proven."""
+        return self.target_needs is not None and self.tasks >= self.target_needs
+
+    @property
+    def can_be_guarded(self) -> bool:
+        """A drop of more than eps here can be ruled out, when an edit changes its tasks."""
+        return self.guard_needs is not None and self.tasks >= self.guard_needs
+
+    @property
+    def others_guarded(self) -> bool:
+        """With this cluster as the target, an edit that changes every other cluster can
+        still be shown not to have hurt them."""
+        return self.others_need is not None and self.others >= self.others_need
+
+
+def size_clusters(sizing: Sizing, task_counts: Mapping[str, int]) -> list[ClusterSize]:
+    """Each cluster of a benchmark with ``task_counts`` against ``sizing``, by name.
+
+    >>> [c.can_be_target for c in size_clusters(min_tasks(), {"a": 5, "b": 40})]
+    [False, True]
+    """
+    total = sum(task_counts.values())
+    out = []
+    for name, n in sorted(task_counts.items()):
+        others = [k for c, k in task_counts.items() if c != name and k > 0]
+        out.append(
+            ClusterSize(
+                cluster=name,
+                tasks=n,
+                target_needs=sizing.efficacy_wins,
+                guard_needs=sizing.cluster_ties,
+                others=total - n,
+                others_need=sizing.off_target_ties(len(others)),
+            )
+        )
+    return out
+
+
+def edit_shortfall(
+    sizing: Sizing,
+    target: str,
+    task_counts: Mapping[str, int],
+    changed: Collection[str] | None = None,
+) -> str | None:
+    """Why a benchmark with ``task_counts`` cannot accept an edit aimed at ``target`` that
+    may change the off-target clusters ``changed`` (None: every one), or None if it can
+    (in the best case: every changed target task better, every other one tied).
+
+    >>> edit_shortfall(min_tasks(), "a", {"a": 10, "b": 10})
+    "'b' has 10 tasks: ruling out a 0.10 drop there needs ≥ 26"
+    >>> edit_shortfall(min_tasks(), "a", {"a": 10, "b": 10}, changed=()) is None
+    True
+    """
+    eps = f"{sizing.config.eps:.2f}"
+    if target not in task_counts:
+        return f"its target cluster {target!r} is not in the benchmark"
+    wins, n = sizing.efficacy_wins, task_counts[target]
+    if wins is None or n < wins:
+        need = "no number of tasks can" if wins is None else f"needs ≥ {wins}"
+        return f"{target!r} has {n} tasks: proving an improvement {need}"
+    names = [c for c in task_counts if c != target and task_counts[c] > 0]
+    guarded = sorted(names if changed is None else set(names) & set(changed))
+    ties = sizing.cluster_ties
+    for name in guarded:
+        if ties is None or task_counts[name] < ties:
+            need = "no number of tasks can" if ties is None else f"needs ≥ {ties}"
+            return f"{name!r} has {task_counts[name]} tasks: ruling out a {eps} drop there {need}"
+    pooled, together = sizing.pooled_ties, sum(task_counts[c] for c in guarded)
+    if guarded and (pooled is None or together < pooled):
+        need = "no number of tasks can" if pooled is None else f"needs ≥ {pooled}"
+        return (
+            f"the other clusters it can change have {together} tasks: ruling out a {eps} "
+            f"drop {need}"
+        )
+    return None

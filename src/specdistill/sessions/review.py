@@ -1,7 +1,8 @@
 """The review queue: edits a person must look at before they may reach the spec.
 
 An edit is queued when its session recorded it as ``pending_review`` (review-tier
-edits in tiered mode, every edit in manual mode). Its queue id is
+edits in tiered mode, every edit in manual mode, and in tiered mode an edit the gate
+could not decide, restored and queued with the gate's report as its evidence). Its queue id is
 ``<session_id>:<edit_id>``; a bare edit id is accepted when it is unique across the
 queue. The queue is found through the index (``learning.db``) and confirmed
 against each ``session.json``, which stays the authority.
@@ -12,7 +13,9 @@ against each ``session.json``, which stays the authority.
 * :func:`approve` applies one queued edit **through the gate** — approval means
   "try it", not "force it" — inside a checkpointed run carrying the edit's
   original session id, so its commit has that Session-ID trailer and a rollback
-  of the session covers it. A stale edit is refused, with nothing written.
+  of the session covers it. A stale edit is refused, with nothing written. If the
+  gate is inconclusive again, the edit stays queued (undone) with the new evidence,
+  unless ``[specdistill.gate] on_inconclusive = "reject"``.
 * :func:`reject` records ``rejected_by_user`` with the person's reason.
 
 Both update the session's outcome, save ``session.json`` (and the index), move
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import os
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,6 +41,7 @@ from specdistill.context import ApplyContext
 from specdistill.errors import CheckpointError, InvalidInput, SpecdistillError
 from specdistill.execute import GATE_STOPPED, INTERRUPTED_REASON, EditGate, execute_edits
 from specdistill.gate.config import GateMode
+from specdistill.gate.driver import BenchmarkGate
 from specdistill.gate.settings import open_gate, parse_gate_mode
 from specdistill.home import SpecHome
 from specdistill.models import (
@@ -90,7 +94,9 @@ class EditPreview:
     ``state`` is ``ready`` (it applies; ``diff`` shows how), ``stale`` (it no longer
     applies; ``reason`` says why) or ``manual`` (a manual-tier edit: never applied
     by specdistill). ``changed_since_queued`` lists the files the edit touches that
-    differ from the session's final checkpoint.
+    differ from the session's final checkpoint. ``gate_reason`` and ``gate_report``
+    are the evidence of an edit queued because the gate could not decide it (None for
+    an edit queued by its tier).
     """
 
     item: QueuedEdit
@@ -98,6 +104,8 @@ class EditPreview:
     reason: str | None = None
     diff: str = ""
     changed_since_queued: list[str] = field(default_factory=list)
+    gate_reason: str | None = None
+    gate_report: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         edit = self.item.edit
@@ -116,6 +124,8 @@ class EditPreview:
             "reason": self.reason,
             "changed_since_queued": self.changed_since_queued,
             "diff": self.diff,
+            "gate_reason": self.gate_reason,
+            "gate_report": self.gate_report,
         }
 
 
@@ -220,7 +230,16 @@ def resolve_queue_id(home: str | os.PathLike[str] | SpecHome, raw: str) -> Queue
 
 
 def preview_queued(item: QueuedEdit, home: str | os.PathLike[str] | SpecHome) -> EditPreview:
-    """Re-validate ``item`` against the current spec; its diff, or why it is stale."""
+    """Re-validate ``item`` against the current spec; its diff, or why it is stale; with
+    the gate's evidence if the gate left it undecided."""
+    preview = _preview(item, home)
+    outcome = next((o for o in item.session.edit_outcomes if o.edit_id == item.edit.id), None)
+    if outcome is None or outcome.gate_report is None:
+        return preview
+    return replace(preview, gate_reason=outcome.error, gate_report=outcome.gate_report)
+
+
+def _preview(item: QueuedEdit, home: str | os.PathLike[str] | SpecHome) -> EditPreview:
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
     edit = item.edit
     registry = default_registry()
@@ -328,8 +347,10 @@ def approve(
     The gate is ``gate`` if given, else the one the home's config describes in
     ``gate_mode`` (``sequential`` or ``mean``; there is no ungated approval). The
     outcome is ``applied`` (committed, with its deltas) or ``rejected_by_gate``
-    (files restored, with the reason). A stale or manual-tier edit is refused
-    before anything is written.
+    (files restored, with the reason); if the gate cannot decide, the files are
+    restored and the edit stays queued (``pending_review``) with the new evidence
+    (``rejected_by_gate`` with ``[specdistill.gate] on_inconclusive = "reject"``).
+    A stale or manual-tier edit is refused before anything is written.
 
     >>> approve(home, "20260101-120000-abc123:e3-prompt")  # doctest: +SKIP
     """
@@ -374,9 +395,11 @@ def approve(
         _refuse_unappliable(preview_queued(item, spec_home))
         ctx = ApplyContext(home=spec_home.root, session_id=item.session_id)
         _refuse_manual_now(item, ctx)
+        configured = gate.config.on_inconclusive if isinstance(gate, BenchmarkGate) else None
         [outcome] = execute_edits(
-            edits=[item.edit], ctx=ctx, autonomy_mode=AutonomyMode.AUTO, checkpoint=run, gate=gate
-        )
+            edits=[item.edit], ctx=ctx, autonomy_mode=AutonomyMode.AUTO, checkpoint=run,
+            gate=gate, on_inconclusive=configured or "review",
+        )  # fmt: skip
         if outcome.error in (INTERRUPTED_REASON, GATE_STOPPED):  # still queued
             stopped = run.signals.received
             return Resolution(item, outcome, item.session, None, [], run.notes, stopped)

@@ -58,7 +58,7 @@ from specdistill.errors import InvalidInput, SpecdistillError
 from specdistill.evaluation.runner import TaskResult, score_spec
 from specdistill.evaluation.settings import benchmark_path
 from specdistill.evaluation.summary import to_snapshot
-from specdistill.execute import INTERRUPTED_REASON, execute_edits
+from specdistill.execute import INTERRUPTED_REASON, OnInconclusive, execute_edits
 from specdistill.fsio import atomic_write_bytes
 from specdistill.gate.config import GateMode
 from specdistill.gate.driver import BenchmarkGate, GateVerdict
@@ -75,6 +75,7 @@ from specdistill.models import (
     TriggerKind,
 )
 from specdistill.sessions.lifecycle import can_transition, transition
+from specdistill.sessions.preflight import plan_shortfalls, shortfall_notice
 from specdistill.sessions.report import write_reports
 from specdistill.sessions.routing import RoutedEdit, save_routing
 from specdistill.sessions.store import PLAN_FILE, SessionStore
@@ -150,6 +151,11 @@ class SessionEvaluation:
         """The edit gate for execute_edits, reporting progress per edit; None when off."""
         return _LabelledGate(self.benchmark_gate, progress) if self.gated else None
 
+    def on_inconclusive(self, mode: AutonomyMode) -> OnInconclusive:
+        """Where an edit the gate could not decide goes: ``[specdistill.gate]
+        on_inconclusive`` if set, else a person's queue in tiered mode, rejected otherwise."""
+        return inconclusive_route(self.benchmark_gate.config.on_inconclusive, mode)
+
     def close(self) -> None:
         if self.benchmark_gate.cache is not None:
             self.benchmark_gate.cache.close()
@@ -176,6 +182,15 @@ class _LabelledGate:
         return self._gate.evaluate(
             edit, baseline=baseline, candidate=candidate, should_stop=should_stop
         )
+
+
+def inconclusive_route(configured: OnInconclusive | None, mode: AutonomyMode) -> OnInconclusive:
+    """The configured route for inconclusive edits, else by autonomy: ``review`` in
+    tiered mode (a person decides what the benchmark could not), ``reject`` in auto (no
+    one is watching) and manual (every edit is queued before the gate anyway)."""
+    if configured is not None:
+        return configured
+    return "review" if mode == AutonomyMode.TIERED else "reject"
 
 
 def run_session(
@@ -297,6 +312,12 @@ def execute_phase(
     try:
         session = freeze_plan(store, session, plan)
         session = _save(store, session, git_checkpoint_pre=run.head)
+        if evaluation.gated:  # say up front what the benchmark cannot accept, before any run
+            found = plan_shortfalls(
+                evaluation.benchmark_gate, home, plan.edits, session.autonomy_mode
+            )
+            if (notice := shortfall_notice(found)) is not None:
+                _tell(notify, notice)
         before = evaluation.snapshot(home, "baseline", progress)
         session = _save(store, session, benchmark_before=before)
         outcomes: list[EditOutcome] = []
@@ -325,6 +346,7 @@ def execute_phase(
                 on_outcome=record,
                 checkpoint=run,
                 gate=evaluation.gate(progress),
+                on_inconclusive=evaluation.on_inconclusive(session.autonomy_mode),
             )
 
         execute(plan.edits)
