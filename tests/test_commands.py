@@ -131,9 +131,26 @@ def test_the_cli_mode_choices_are_the_autonomy_modes() -> None:
 
 def test_the_cli_imports_no_teacher_evaluation_http_or_asyncio() -> None:
     heavy = ("httpx", "specdistill.teacher", "specdistill.evaluation", "asyncio", "pydantic")
+    # nor the review page's web stack (``specdistill view`` imports it when it runs)
+    heavy += ("starlette", "uvicorn", "jinja2", "specdistill.web")
     code = (
         "import specdistill.cli, sys; "
         f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]", proc.stdout
+
+
+def test_commit_diff_shows_a_specdistill_commit_and_refuses_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from specdistill.example.quickstart import run_quickstart
+
+    isolate_git(monkeypatch, tmp_path)
+    home = run_quickstart(tmp_path / "demo", notify=None).home
+    edit = next(e for e in commands.log(home) if e.edit_id == "e2-route-geo-big")
+    diff = commands.commit_diff(home, commit=edit.commit)
+    assert "--- a/config.toml" in diff and '\n+geo = "big-model"' in diff
+    assert "tools/descriptions.toml" not in diff  # that was e1's commit, not this one
+    with pytest.raises(InvalidInput, match="is not a commit specdistill wrote"):
+        commands.commit_diff(home, commit="HEAD~1")

@@ -8,7 +8,7 @@
   :mod:`~specdistill.cli.run` (run, loop, quickstart),
   :mod:`~specdistill.cli.sessions` (review, approve, reject, history, show, doctor),
   :mod:`~specdistill.cli.bench` (bench run, cache), :mod:`~specdistill.cli.teacher`
-  (benchmark build, traces check).
+  (benchmark build, traces check), :mod:`~specdistill.cli.view` (view: the review page).
 
 Each command parses its options, calls one :mod:`specdistill.commands` function,
 imported when the command runs (so ``--help`` loads neither pydantic nor an HTTP
@@ -22,7 +22,7 @@ on every start (``bench/cli_startup.py`` measures the start).
 from specdistill.cli import spec  # noqa: F401
 
 # isort: split
-from specdistill.cli import bench, run, sessions, teacher  # noqa: F401
+from specdistill.cli import bench, run, sessions, teacher, view  # noqa: F401
 from specdistill.cli.app import app, main
 
 __all__ = ["app", "main"]
