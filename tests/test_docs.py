@@ -269,3 +269,23 @@ def test_the_readme_python_snippet_runs(
     printed = capsys.readouterr().out
     assert "applied" in printed and "pending_review" in printed, printed
     assert os.listdir(tmp_path), "the snippet should work in a temporary home"
+
+
+def test_the_sizing_advice_is_what_the_gate_computes() -> None:
+    """docs/gate.md's "Size the benchmark" table states gate.min_tasks() for the default
+    config: change the gate's tests or defaults and this fails until the doc follows."""
+    from specdistill.gate import min_tasks
+
+    text = (DOCS / "gate.md").read_text(encoding="utf-8")
+    section = text[text.index("## Size the benchmark for the claim") :]
+    rows = re.findall(r"^\| ([^|]+) \| \*\*(\d+)\*\* ([^|]+) \|$", section, re.MULTILINE)
+    figures = {claim.strip(): int(n) for claim, n, _ in rows}
+    sizing = min_tasks()
+    changed = int(re.search(r"changes (\d+) off-target clusters", section).group(1))  # type: ignore[union-attr]
+    assert list(figures.values()) == [
+        sizing.efficacy_wins,
+        sizing.cluster_ties,
+        sizing.pooled_ties,
+        sizing.off_target_ties(changed),
+    ], figures
+    assert "`alpha = 0.05`" in section and "`eps = 0.10`" in section
