@@ -81,6 +81,7 @@ EXTRA_NAMES = {
     "benchmark_check",
     "cache_clear",
     "cache_stats",
+    "commit_diff",
     "doctor",
     "history",
     "init",

@@ -109,6 +109,19 @@ def log(home: Home = None, *, limit: int | None = None) -> list[LogEntry]:
     return CheckpointStore(_spec_root(home)).log(limit)
 
 
+def commit_diff(home: Home = None, *, commit: str) -> str:
+    """The change one of specdistill's commits made to the spec, as a unified diff
+    (``commit`` as ``log`` lists it; another commit is refused)."""
+    store = CheckpointStore(_spec_root(home))
+    if commit not in {entry.commit for entry in store.log()}:
+        raise InvalidInput(
+            f"{commit!r} is not a commit specdistill wrote", hint="see: specdistill log"
+        )
+    args = ("show", "--format=", "--no-color", "--no-ext-diff", "--no-renames", commit)
+    diff = store.git.run(*args, "--", *store.spec_pathspecs()).stdout
+    return diff.decode("utf-8", errors="replace")
+
+
 def recover(home: Home = None) -> list[str]:
     """Finish or undo an edit a crash interrupted; return what was done (empty: nothing)."""
     from specdistill.checkpoint import recover_home
@@ -519,6 +532,7 @@ __all__ = [
     "benchmark_check",
     "cache_clear",
     "cache_stats",
+    "commit_diff",
     "doctor",
     "history",
     "init",
