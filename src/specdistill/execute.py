@@ -34,7 +34,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from specdistill.appliers.base import EditApplier, FileEditApplier, writing_failed
+from specdistill.appliers.base import (
+    EditApplier,
+    FileEditApplier,
+    check_output_parses,
+    writing_failed,
+)
 from specdistill.appliers.registry import EditApplierRegistry, default_registry
 from specdistill.changeset import ChangeSet, FileChange, TreeSnapshot
 from specdistill.context import ApplyContext, ApplyResult
@@ -188,7 +193,8 @@ def _validate_and_apply(
     """Steps 5–7: validate, then preview → journal → write → gate → commit, or restore."""
     validation = applier.validate(edit, ctx)
     if not validation.ok:
-        return EditOutcome(edit_id=edit.id, status="rejected_by_gate", error=validation.reason)
+        reason = validation.reason or f"{type(applier).__name__} refused the edit (no reason given)"
+        return EditOutcome(edit_id=edit.id, status="rejected_by_gate", error=reason)
     with contextlib.ExitStack() as scratch:
         baseline = None
         if gate is not None:
@@ -266,6 +272,10 @@ def _write(
     """Write the edit's files (a plug-in applier writes its own). Does not undo on failure."""
     if isinstance(pending, TreeSnapshot):
         applier.apply(edit, ctx)
+        # A foreign applier (e.g. one written for OpenJarvis) may splice text: what it
+        # wrote must still parse, or the edit is undone like any failed write.
+        for change in pending.changed():
+            check_output_parses(edit, change)
         return
     if checkpoint is None:
         pending.write()

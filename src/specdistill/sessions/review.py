@@ -253,7 +253,7 @@ def _preview(item: QueuedEdit, home: str | os.PathLike[str] | SpecHome) -> EditP
     ctx = ApplyContext(home=spec_home.root, session_id=item.session_id)
     if not isinstance(applier, FileEditApplier):  # a plug-in: it can validate, not preview
         result = applier.validate(edit, ctx)
-        return EditPreview(item, "ready" if result.ok else "stale", result.reason)
+        return EditPreview(item, "ready" if result.ok else "stale", result.reason or None)
     try:
         changes = applier.preview(edit, ctx)
     except SpecdistillError as exc:
