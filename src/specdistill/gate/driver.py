@@ -36,6 +36,7 @@ from specdistill.errors import GateInterrupted
 from specdistill.evaluation.benchmark import Benchmark, Task
 from specdistill.evaluation.cache import ResultCache
 from specdistill.evaluation.errors import EvaluationConfigError
+from specdistill.evaluation.executor import Executor
 from specdistill.evaluation.judge import Judge
 from specdistill.evaluation.runner import RetryPolicy, Runner, TaskResult, home_fingerprint
 from specdistill.evaluation.scorers import ScorerRegistry
@@ -161,6 +162,7 @@ class BenchmarkGate:
         progress: GateProgress | None = None,
         seed: str = "specdistill",
         unchanged: UnchangedTasks | Literal["auto", "off"] = "auto",
+        executor: Executor | None = None,
     ) -> None:
         self.benchmark = benchmark
         self.cache = cache
@@ -183,6 +185,7 @@ class BenchmarkGate:
             cache=cache,
             concurrency=concurrency,
             retry=retry,
+            executor=executor,  # where runs happen; verdicts never depend on it
         )
 
     def evaluate(

@@ -100,6 +100,7 @@ def open_gate(
     if not isinstance(seed, str):
         raise EvaluationConfigError("[specdistill.gate] seed must be a string")
     settings = runner_settings(spec_home)
+    executor = settings.make_executor()  # before the cache opens: Ray may be missing
     bench = load_benchmark(Path(benchmark) if benchmark else benchmark_path(spec_home))
     # The student's fingerprint scope ([specdistill.student] fingerprint_scope: what it
     # reads) keys its cached results and decides which tasks an edit leaves unchanged.
@@ -115,6 +116,7 @@ def open_gate(
         retry=settings.retry,
         progress=progress,
         seed=seed,
+        executor=executor,
     )
 
 
