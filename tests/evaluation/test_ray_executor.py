@@ -23,10 +23,17 @@ from pathlib import Path
 import pytest
 
 from checkpoint_helpers import SPECDISTILL, isolate_git
-from eval_helpers import make_home, task, write_jsonl
+from eval_helpers import ChatServer, make_home, task, write_jsonl
 from ray_helpers import LocalCluster, local_cluster
 from run_helpers import EXPECTED
-from specdistill.evaluation import CommandStudent, RetryPolicy, Runner, load_benchmark
+from specdistill.evaluation import (
+    ChatEndpoint,
+    CommandStudent,
+    OpenAIStudent,
+    RetryPolicy,
+    Runner,
+    load_benchmark,
+)
 from specdistill.evaluation.ray_executor import RayExecutor
 from specdistill.example.quickstart import PLAN_FILE, create_example_home
 from specdistill.models import AutonomyMode, LearningSession
@@ -300,3 +307,41 @@ def test_ctrl_c_on_a_real_bench_run_stops_it_and_its_ray_tasks(
             proc.communicate()
     assert proc.returncode != 0, err
     assert_cancelled(agents, marks, cluster)
+
+
+# --- an openai student on Ray ----------------------------------------------------------
+
+
+def test_an_openai_student_on_ray_spreads_over_endpoints_and_never_ships_its_key(
+    cluster: LocalCluster, tmp_path: Path
+) -> None:
+    home = make_home(tmp_path / "home")
+    lines = [task(f"t{i}", agent="alpha", reference="ok", scorer="contains") for i in range(12)]
+    bench = load_benchmark(write_jsonl(tmp_path / "b.jsonl", lines))
+    with (
+        ChatServer(lambda body: "ok") as a,
+        ChatServer(lambda body: "ok") as b,
+        ChatServer(lambda body: "ok") as bad,
+    ):
+        bad.faults = ["500"] * 1000
+        endpoints = [ChatEndpoint(s.base_url, timeout=5, name="student") for s in (a, b, bad)]
+        runner = Runner(
+            OpenAIStudent(endpoints),
+            executor=RayExecutor(cluster.address),
+            concurrency=1,  # each request finds none in flight: they go round in turn
+            retry=RetryPolicy(3, 0.0, 0.0),
+        )
+        results = asyncio.run(runner.run(home, bench.tasks))
+        assert all(r.score == 1.0 for r in results), [r.error for r in results]
+        assert bad.count == 1 and a.count + b.count == 12 and min(a.count, b.count) >= 5
+        # The request the worker sent is the view's: the system prompt travelled.
+        assert a.requests[0]["messages"][0] == {"role": "system", "content": "You are alpha.\n"}
+        # A keyed endpoint: the key stays here; the worker looks for its own copy.
+        keyed = ChatEndpoint(
+            a.base_url, api_key="sk-never-shipped", name="student", key_env="SD_NOT_ON_WORKERS"
+        )
+        runner = Runner(OpenAIStudent(keyed), executor=RayExecutor(cluster.address))
+        [result] = asyncio.run(runner.run(home, bench.tasks[:1]))
+    assert result.score is None and result.attempts == 1
+    assert "SD_NOT_ON_WORKERS is not set" in (result.error or "")
+    assert "sk-never-shipped" not in (result.error or "")
