@@ -8,6 +8,7 @@ from specdistill.appliers.agent import agent_names, agent_table
 from specdistill.appliers.base import FileEditApplier
 from specdistill.appliers.routing import config_change
 from specdistill.appliers.toml_doc import (
+    add_key_before_trailing_trivia,
     dump_and_keep,
     ensure_table,
     parse_document,
@@ -97,8 +98,8 @@ class AddToolToAgentApplier(FileEditApplier):
             table = agent_table(doc, payload.agent, edit, "payload.agent", ctx.spec_home)
             label = f"agent.{payload.agent}.tools"
             tools = string_array(table, "tools", label=label, edit_id=edit.id)
-            if tools is None:
-                table["tools"] = [payload.tool_name]
+            if tools is None:  # before the table's trailing blank line, if it has one
+                add_key_before_trailing_trivia(table, "tools", [payload.tool_name])
             elif payload.tool_name not in tools:
                 tools.append(payload.tool_name)
 
