@@ -38,15 +38,19 @@ them: importing this module costs the models, not an HTTP client.
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from specdistill.apply import ApplyReport, apply_plan, opened_gate, require_spec_home
+from specdistill.apply import ApplyReport, opened_gate, require_spec_home
+from specdistill.apply import apply_plan as _apply_plan
 from specdistill.checkpoint import CheckpointStore, LogEntry, RollbackReport, init_checkpoints
-from specdistill.errors import InvalidInput, SpecdistillError
+from specdistill.errors import CheckpointError, InvalidInput, SpecdistillError
 from specdistill.gate.config import GateMode
 from specdistill.home import SpecHome, default_home, init_home
 from specdistill.models import AutonomyMode, Edit, LearningPlan, LearningSession
@@ -68,8 +72,11 @@ if TYPE_CHECKING:
     from specdistill.teacher.mine import BuildReport
     from specdistill.teacher.traces import Readiness
 
+logger = logging.getLogger(__name__)
+
 Home = str | os.PathLike[str] | None
 PathArg = str | os.PathLike[str]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _root(home: Home = None) -> Path:
@@ -83,6 +90,127 @@ def _spec_root(home: Home) -> Path:
     root = _root(home)
     require_spec_home(SpecHome(root))
     return root
+
+
+@contextmanager
+def _open_home(
+    home: Home,
+    *,
+    writes: bool = False,
+    reads_spec: bool = False,
+    operation: str | None = None,
+    spec_home_required: bool = True,
+) -> Iterator[Path]:
+    """The one entry every command that reads or writes a home goes through.
+
+    SQLite's hot-journal rule: an interrupted write (a crash journal, or the marker of
+    a multi-step operation whose process is gone) is repaired first, under the lock, so
+    no command acts on a half-applied spec or on records that disagree with git. If the
+    lock is held by a live process, a writer fails at once (LockHeld); a reader of the
+    spec's files (``reads_spec``) says so in one line while an edit is half-written; a
+    reader of records only goes on (they are written whole).
+
+    ``writes``: first check what the command needs before its first commit (state
+    directories inside the home and writable, the index usable). ``operation``: mark the
+    command as a multi-step operation (:func:`specdistill.sessions.consistency.operation`)
+    for its whole duration.
+    """
+    from specdistill.sessions.consistency import operation as marked
+
+    root = _spec_root(home) if spec_home_required else _root(home)
+    spec_home = SpecHome(root)
+    notes = _recover_first(spec_home, writes=writes, reads_spec=reads_spec)
+    for note in notes:
+        logger.warning("%s", note)
+    if writes:
+        _preflight(spec_home)
+    if operation is None:
+        yield root
+        return
+    with marked(spec_home, operation):
+        yield root
+
+
+def _opens_home(
+    *,
+    writes: bool = False,
+    reads_spec: bool = False,
+    operation: str | None = None,
+    spec_home_required: bool = True,
+) -> Callable[[F], F]:
+    """Run the decorated command (whose first parameter is ``home``) inside
+    :func:`_open_home` with these options; its signature is kept as it is."""
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def opened(*args: Any, **kwargs: Any) -> Any:
+            home = args[0] if args else kwargs.get("home")
+            with _open_home(
+                home,
+                writes=writes,
+                reads_spec=reads_spec,
+                operation=operation,
+                spec_home_required=spec_home_required,
+            ):
+                return command(*args, **kwargs)
+
+        return opened  # type: ignore[return-value]
+
+    return decorate
+
+
+def _recover_first(spec_home: SpecHome, *, writes: bool, reads_spec: bool) -> list[str]:
+    from specdistill.checkpoint.journal import Journal
+    from specdistill.checkpoint.lock import HomeLock
+    from specdistill.errors import LockHeld
+    from specdistill.sessions.consistency import repair_if_needed, stale_markers
+
+    if not spec_home.learning_dir.is_dir():
+        return []
+    half_written = Journal(spec_home).pending()
+    if not half_written and not stale_markers(spec_home):
+        return []
+    try:
+        with HomeLock(spec_home.learning_dir, "specdistill recover") as lock:
+            notes = []
+            if lock.took_over is not None:
+                notes.append(f"took over a stale lock of {lock.took_over.describe()}")
+            return notes + repair_if_needed(spec_home)
+    except LockHeld as exc:
+        if writes:
+            raise
+        if reads_spec and half_written:
+            raise CheckpointError(
+                f"{exc.holder} is changing the spec right now; nothing was read",
+                hint="run this again when that command has finished",
+            ) from None
+        return []
+
+
+def _preflight(spec_home: SpecHome) -> None:
+    """What a writing command needs, checked before it changes anything: the state
+    directories resolve inside the home (no link out) and are writable, the index is
+    ours and readable."""
+    from specdistill.checkpoint.journal import Journal
+    from specdistill.evaluation.cache import cache_path
+    from specdistill.fsio import atomic_write_bytes
+
+    store = SessionStore(spec_home)  # UnsafePath if learning/sessions links out
+    journal = Journal(spec_home)
+    cache_path(spec_home)
+    for directory in (spec_home.learning_dir, store.sessions_dir, journal.directory):
+        if not directory.is_dir():
+            continue
+        probe = directory / f".probe.{os.getpid()}.tmp"
+        try:
+            atomic_write_bytes(probe, b"")
+            probe.unlink()
+        except OSError as exc:
+            raise CheckpointError(
+                f"{directory} is not writable ({exc.strerror or exc}); nothing was changed",
+                hint="fix its permissions or free disk space, then run again",
+            ) from None
+    store.check_index()
 
 
 # -- init / log / recover / rollback -----------------------------------------------------
@@ -104,29 +232,43 @@ def init(home: Home = None) -> InitResult:
     return InitResult(root, created, init_checkpoints(root))
 
 
+def apply_plan(
+    plan: LearningPlan | str | os.PathLike[str], home: Home = None, **options: Any
+) -> ApplyReport:
+    """Execute ``plan`` on ``home`` after the home's recovery (see :func:`_open_home`);
+    ``options`` as :func:`specdistill.apply.apply_plan` takes them."""
+    with _open_home(home, writes=not options.get("dry_run", False)):
+        return _apply_plan(plan, home, **options)
+
+
+def student_json_schema() -> dict[str, Any]:
+    """The JSON Schema of what a ``command`` student reads on stdin (``schema --student``)."""
+    from specdistill.evaluation.protocol import student_input_schema
+
+    return student_input_schema()
+
+
 def log(home: Home = None, *, limit: int | None = None) -> list[LogEntry]:
     """The spec changes specdistill committed, newest first (at most ``limit``)."""
-    return CheckpointStore(_spec_root(home)).log(limit)
-
-
-def commit_diff(home: Home = None, *, commit: str) -> str:
-    """The change one of specdistill's commits made to the spec, as a unified diff
-    (``commit`` as ``log`` lists it; another commit is refused)."""
-    store = CheckpointStore(_spec_root(home))
-    if commit not in {entry.commit for entry in store.log()}:
-        raise InvalidInput(
-            f"{commit!r} is not a commit specdistill wrote", hint="see: specdistill log"
-        )
-    args = ("show", "--format=", "--no-color", "--no-ext-diff", "--no-renames", commit)
-    diff = store.git.run(*args, "--", *store.spec_pathspecs()).stdout
-    return diff.decode("utf-8", errors="replace")
+    with _open_home(home) as root:
+        return CheckpointStore(root).log(limit)
 
 
 def recover(home: Home = None) -> list[str]:
-    """Finish or undo an edit a crash interrupted; return what was done (empty: nothing)."""
-    from specdistill.checkpoint import recover_home
+    """Finish or undo an operation a crash interrupted, and make git, every session.json
+    and the index agree; return what was done (empty: nothing)."""
+    from specdistill.checkpoint.lock import HomeLock
+    from specdistill.sessions.consistency import check, repair_if_needed
 
-    return recover_home(_spec_root(home))
+    spec_home = SpecHome(_spec_root(home))
+    with HomeLock(spec_home.learning_dir, "specdistill recover") as lock:
+        notes = []
+        if lock.took_over is not None:
+            notes.append(f"took over a stale lock of {lock.took_over.describe()}")
+        notes += repair_if_needed(spec_home)
+        for finding in check(spec_home, repair=True):
+            notes.append(f"recovered: session {finding.session_id}: {finding.detail}")
+        return notes
 
 
 def rollback(
@@ -147,10 +289,10 @@ def rollback(
         raise InvalidInput("give either a SESSION_ID or --last", hint="see: specdistill log")
     from specdistill.sessions.rollback import rollback_learning_session
 
-    root = _spec_root(home)
-    return rollback_learning_session(
-        root, session_id, last=last, allow_dirty=allow_dirty, notify=notify
-    )
+    with _open_home(home, writes=True, operation="rollback") as root:
+        return rollback_learning_session(
+            root, session_id, last=last, allow_dirty=allow_dirty, notify=notify
+        )
 
 
 # -- run / loop / quickstart ---------------------------------------------------------------
@@ -197,6 +339,7 @@ def _session_run(
     return SessionRun(root, session, plan, edits, found, notes or [])
 
 
+@_opens_home(writes=True, operation="run")
 def run_session(
     home: Home = None,
     *,
@@ -240,6 +383,7 @@ def run_session(
     return _session_run(root, session)
 
 
+@_opens_home(writes=True, operation="loop")
 def loop(
     home: Home = None,
     *,
@@ -289,6 +433,7 @@ def quickstart(
 # -- review / approve / reject ---------------------------------------------------------------
 
 
+@_opens_home(reads_spec=True)
 def review(home: Home = None) -> list[EditPreview]:
     """The edits waiting for review, each re-checked against the current spec."""
     from specdistill.sessions.review import review_queue
@@ -296,6 +441,7 @@ def review(home: Home = None) -> list[EditPreview]:
     return review_queue(_spec_root(home))
 
 
+@_opens_home(reads_spec=True)
 def review_show(home: Home = None, *, queue_id: str) -> EditPreview:
     """One queued edit (``<session_id>:<edit_id>``) with its diff against the current spec."""
     from specdistill.sessions.review import show_queued
@@ -303,6 +449,7 @@ def review_show(home: Home = None, *, queue_id: str) -> EditPreview:
     return show_queued(_spec_root(home), queue_id)
 
 
+@_opens_home(writes=True, operation="approve")
 def approve(
     home: Home = None,
     *,
@@ -336,6 +483,7 @@ def approve(
         )
 
 
+@_opens_home(writes=True, operation="reject")
 def reject(home: Home = None, *, queue_id: str, reason: str) -> Resolution:
     """Record a queued edit as ``rejected_by_user`` with ``reason`` (the spec is untouched)."""
     from specdistill.sessions.review import reject as reject_queued
@@ -371,6 +519,7 @@ class History:
         return [e.error for e in self.entries if e.error is not None]
 
 
+@_opens_home()
 def history(home: Home = None, *, limit: int | None = None) -> History:
     """The learning sessions, newest first (at most ``limit``).
 
@@ -411,6 +560,7 @@ class SessionView:
     report: Path | None = None
 
 
+@_opens_home()
 def show(home: Home = None, *, session_id: str) -> SessionView:
     """One session: outcomes, deltas, reasons, checkpoints and cost."""
     from specdistill.errors import RuntimeFailure
@@ -449,6 +599,7 @@ def doctor(home: Home = None, *, reindex: bool = False) -> DoctorReport:
 # -- bench / cache -----------------------------------------------------------------------------
 
 
+@_opens_home(reads_spec=True, spec_home_required=False)
 def bench_run(
     home: Home = None,
     *,
@@ -532,7 +683,6 @@ __all__ = [
     "benchmark_check",
     "cache_clear",
     "cache_stats",
-    "commit_diff",
     "doctor",
     "history",
     "init",

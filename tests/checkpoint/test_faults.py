@@ -21,6 +21,7 @@ The tally ("N kill points, M runs, 0 inconsistencies") is printed at the end; se
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -39,6 +40,7 @@ from checkpoint_helpers import (
     isolate_git,
     make_home,
     plan,
+    run_cli,
     run_python,
     temperature,
     two_file_edit,
@@ -90,7 +92,9 @@ SCENARIOS = [
 
 
 def test_every_fault_point_is_exercised() -> None:
-    assert {s.point.split("@")[0] for s in SCENARIOS} == set(FAULT_POINTS)
+    points = {s.point.split("@")[0] for s in SCENARIOS}
+    points |= {point.split("@")[0] for _, point in COMMAND_KILLS}
+    assert points == set(FAULT_POINTS)
 
 
 @pytest.fixture
@@ -211,6 +215,158 @@ def test_sigkill_at_every_step_leaves_a_consistent_spec(
             if (problems := future.result())
         }
     tally = f"{len(SCENARIOS)} kill points, {len(runs)} runs, {len(failures)} inconsistencies"
+    with capsys.disabled():
+        print(f"\nfault injection: {tally}")
+    assert not failures, f"{tally}: {failures}"
+
+
+# -- every command kind after a kill of each multi-step command ------------------------------
+#
+# On the quickstart home (built once, copied per run): a real `specdistill` process running
+# run / approve / reject / rollback / doctor --reindex is SIGKILLed at one of its steps; then
+# every command kind runs, in an order rotated per kill so that each kind is the first one
+# to meet the interrupted state. After each command (doctor only reads: it is checked at the
+# end): the spec's files equal HEAD, every session.json equals its index row and outcomes,
+# no session is left running, and each recorded outcome agrees with git (an edit is
+# ``applied`` exactly when its commit is in the spec; a session whose commits are all
+# reverted is rolled back). No command may print a traceback. Finally `doctor` is clean.
+
+PLAN_EDIT = {
+    "id": "p1",
+    "op": "set_agent_param",
+    "pillar": "agent",
+    "target": "agents.assistant",
+    "payload": {"agent": "assistant", "param": "max_turns", "value": 7},
+    "rationale": "more turns",
+    "expected_improvement": "arithmetic",
+}
+
+#: (command, kill point): the command's own steps, records included.
+COMMAND_KILLS = [
+    *(("run", p) for p in ("edit:before-write@1", "edit:after-write@1", "edit:after-commit@1",
+                          "edit:after-index@1", "record:before-index@1",
+                          "record:before-index@4")),
+    *(("approve", p) for p in ("edit:before-write@1", "record:before-index@1")),
+    ("reject", "record:before-index@1"),
+    *(("rollback", p) for p in ("rollback:before-write@1", "rollback:after-write@1",
+                               "rollback:after-commit@1", "record:before-index@1")),
+    ("reindex", "reindex:before-replace@1"),
+]  # fmt: skip
+
+
+def _command_args(kind: str, home: Path, sid: str, plan_file: Path) -> list[str]:
+    h = ["--home", str(home)]
+    return {
+        "log": ["log", *h],
+        "history": ["history", *h],
+        "show": ["show", sid, *h],
+        "review": ["review", *h],
+        "doctor": ["doctor", *h],
+        "apply": ["apply", str(plan_file), "--mode", "auto", *h],
+        "run": ["run", "--plan", str(plan_file), "--mode", "auto", "--gate", "off", *h],
+        "approve": ["approve", f"{sid}:e6-concise-prompt", *h],
+        "reject": ["reject", f"{sid}:e7-terse-examples", "--reason", "no", *h],
+        "rollback": ["rollback", sid, *h],
+        "reindex": ["doctor", "--reindex", *h],
+        "bench run": ["bench", "run", "--no-cache", *h],
+    }[kind]
+
+
+FOLLOW_UPS = ["log", "history", "show", "review", "doctor", "apply", "run", "approve",
+              "reject", "rollback", "bench run"]  # fmt: skip
+
+
+def _disagreements(home: Path) -> list[str]:
+    """What makes git, the work tree, session.json and the index disagree (empty: none)."""
+    import json
+    import sqlite3
+
+    from specdistill.checkpoint import CheckpointStore
+
+    problems = []
+    if status := git(home, "status", "--porcelain", "--", "config.toml", "agents", "tools"):
+        problems.append(f"spec files differ from HEAD: {status.strip()}")
+    entries = CheckpointStore(home).log()
+    reverted = {e.reverts_commit for e in entries if e.kind == "revert"}
+    commits: dict[str, list[tuple[str | None, bool]]] = {}
+    for e in entries:
+        if e.kind == "edit" and e.session_id:
+            commits.setdefault(e.session_id, []).append((e.edit_id, e.commit not in reverted))
+    db = sqlite3.connect(home / "learning" / "learning.db")
+    try:
+        for path in sorted((home / "learning" / "sessions").glob("*/session.json")):
+            record = json.loads(path.read_text())
+            sid = record["id"]
+            outcomes = [(o["edit_id"], o["status"]) for o in record["edit_outcomes"]]
+            row = db.execute("SELECT status FROM sessions WHERE id = ?", (sid,)).fetchone()
+            indexed = db.execute(
+                "SELECT edit_id, status FROM edit_outcomes WHERE session_id = ? ORDER BY position",
+                (sid,),
+            ).fetchall()
+            if row is None or row[0] != record["status"] or indexed != outcomes:
+                problems.append(f"{sid}: index {row}, {indexed} != session.json "
+                                f"{record['status']}, {outcomes}")  # fmt: skip
+            if record["status"] in ("initiated", "diagnosing", "planning", "executing"):
+                problems.append(f"{sid}: left {record['status']}")
+            ours = commits.get(sid, [])
+            live = {edit for edit, alive in ours if alive}
+            applied = {edit for edit, status in outcomes if status == "applied"}
+            if applied != live:
+                problems.append(f"{sid}: applied {sorted(applied)} but in git {sorted(live)}")
+            if ours and not live and record["status"] not in ("rolled_back", "failed"):
+                problems.append(f"{sid}: reverted in git, recorded {record['status']}")
+    finally:
+        db.close()
+    return problems
+
+
+def _after_kill(index: int, kind: str, point: str, root: Path, template: Path) -> list[str]:
+    home = shutil.copytree(template, root / "home", symlinks=True)
+    sid = next(p.name for p in (home / "learning" / "sessions").iterdir())
+    plan_file = root / "plan.json"
+    plan_file.write_text(json.dumps({"edits": [PLAN_EDIT]}))
+    env = child_env({"SPECDISTILL_FAULT_POINT": point})
+    child = run_cli(*_command_args(kind, home, sid, plan_file), env=env)
+    if child.returncode != -signal.SIGKILL:
+        return [f"not killed (exit {child.returncode}): {child.stderr[-300:]}"]
+    problems = []
+    order = FOLLOW_UPS[index % len(FOLLOW_UPS) :] + FOLLOW_UPS[: index % len(FOLLOW_UPS)]
+    for follow in order:
+        result = run_cli(*_command_args(follow, home, sid, plan_file))
+        if "Traceback" in result.stderr or result.returncode not in (0, 1, 2):
+            problems.append(f"{follow}: exit {result.returncode}: {result.stderr[-400:]}")
+        if follow != "doctor":
+            problems += [f"after {follow}: {p}" for p in _disagreements(home)]
+    doctor = run_cli("doctor", "--home", str(home))
+    if doctor.returncode != 0 or " warn " in doctor.stdout or "error" in doctor.stdout:
+        problems.append(f"doctor not clean: {doctor.stdout}")
+    return problems
+
+
+@pytest.mark.slow
+def test_every_command_after_a_kill_of_each_multi_step_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from specdistill import commands
+
+    template = tmp_path / "quickstart"
+    commands.quickstart(template)
+    runs = list(enumerate(COMMAND_KILLS))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            pool.submit(_after_kill, i, kind, point, tmp_path / f"k{i}", template): (kind, point)
+            for i, (kind, point) in runs
+        }
+        failures = {
+            f"{kind} killed at {point}": problems
+            for future, (kind, point) in futures.items()
+            if (problems := future.result())
+        }
+    commands_run = len(runs) * (len(FOLLOW_UPS) + 2)
+    tally = (
+        f"{len(COMMAND_KILLS)} kill points in run/approve/reject/rollback/reindex, "
+        f"{commands_run} commands run after them, {len(failures)} inconsistencies"
+    )
     with capsys.disabled():
         print(f"\nfault injection: {tally}")
     assert not failures, f"{tally}: {failures}"

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from session_helpers import gated_home, prompt_edit, record_session, session_json
 from specdistill import AutonomyMode
 from specdistill.cli import app
+from specdistill.sessions.store import SessionStore
 
 
 def test_rollback_marks_the_session_and_its_reverted_edits(
@@ -124,7 +125,9 @@ def test_an_approval_that_died_after_its_commit_is_recorded_not_gated_again(
     head = git_head(home)
     # the process "died" before writing the record: put the pending record back
     (home / "learning/sessions/s-q/session.json").write_bytes(pending_record)
-    CliRunner().invoke(app, ["doctor", "--reindex", "--home", str(home)])
+    SessionStore(home).reindex()  # the index only ('doctor --reindex' would repair the record)
+    doctor = CliRunner().invoke(app, ["doctor", "--home", str(home)])
+    assert doctor.exit_code == 1 and "committed" in doctor.output  # doctor sees the gap
 
     refused = CliRunner().invoke(
         app, ["reject", "s-q:queued", "--reason", "x", "--home", str(home)]

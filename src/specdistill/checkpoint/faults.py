@@ -23,6 +23,13 @@ The points, in the order an edit reaches them:
 ``rollback:before-write``, ``rollback:between-files``, ``rollback:after-write``,
 ``rollback:after-commit`` and ``checkpoint:after-commit`` (baseline and
 "manual changes" commits) are the same steps of the other journaled operations.
+
+The records' steps (run, approve, reject, rollback and reindex write them):
+
+``record:before-index``
+    a session's ``session.json`` is written; its index row is not.
+``reindex:before-replace``
+    the rebuilt index is complete beside the old one; the old one is not replaced.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ FAULT_POINTS = (
     "rollback:after-write",
     "rollback:after-commit",
     "checkpoint:after-commit",
+    "record:before-index",
+    "reindex:before-replace",
 )
 
 

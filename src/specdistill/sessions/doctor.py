@@ -24,6 +24,7 @@ from specdistill.checkpoint.store import CheckpointStore
 from specdistill.context import ApplyContext
 from specdistill.errors import SpecdistillError
 from specdistill.home import SpecHome
+from specdistill.sessions.consistency import Finding, check, repair_if_needed, stale_markers
 from specdistill.sessions.store import SessionStore
 
 Level = Literal["ok", "warn", "error"]
@@ -48,6 +49,8 @@ class DoctorReport:
     checks: list[Check] = field(default_factory=list)
     reindexed: int | None = None
     skipped: list[str] = field(default_factory=list)
+    #: What ``--reindex`` repaired besides the index (an interrupted operation, records).
+    repaired: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -59,6 +62,7 @@ class DoctorReport:
             "ok": self.ok,
             "reindexed": self.reindexed,
             "skipped": self.skipped,
+            "repaired": self.repaired,
             "checks": [asdict(check) for check in self.checks],
         }
 
@@ -136,9 +140,17 @@ def _check_sessions(store: SessionStore) -> list[Check]:
 def _check_lock(home: SpecHome) -> Check:
     holder = read_lock(home.learning_dir)
     if holder is None:
-        if (home.learning_dir / "lock").exists():
-            return Check("lock", "warn", "learning/lock is unreadable", "it is replaced safely")
+        path = home.learning_dir / "lock"
+        if path.exists() or path.is_symlink():
+            return Check(
+                "lock",
+                "error",
+                "learning/lock is unreadable (not a lock specdistill wrote): every command "
+                "refuses to run while it is there",
+                f"if no specdistill command is running on this home, delete {path}",
+            )
         return Check("lock", "ok", "free")
+
     if holder.is_stale():
         return Check(
             "lock",
@@ -165,14 +177,49 @@ def _check_journal(home: SpecHome) -> Check:
     return Check("journal", "ok", "no interrupted operation")
 
 
+def _say(finding: Finding) -> str:
+    if not finding.session_id:
+        return finding.detail
+    return f"session {finding.session_id}: {finding.detail}"
+
+
+def _check_records(home: SpecHome) -> Check:
+    """Git, every session.json and the index against each other."""
+    try:
+        findings = check(home)
+    except SpecdistillError as exc:
+        return Check("records", "error", exc.message, exc.hint)
+    if findings:
+        shown = "; ".join(_say(f) for f in findings[:3])
+        more = f" (and {len(findings) - 3} more)" if len(findings) > 3 else ""
+        return Check(
+            "records",
+            "error",
+            f"git, session.json and the index disagree: {shown}{more}",
+            "run 'specdistill doctor --reindex' (or 'specdistill recover') to make them agree",
+        )
+    if stale_markers(home):
+        return Check(
+            "records",
+            "warn",
+            "an operation was interrupted before it finished recording",
+            "run 'specdistill recover' (any command also does it first)",
+        )
+    return Check("records", "ok", "git, session.json and the index agree")
+
+
 def diagnose(home: str | os.PathLike[str] | SpecHome, *, reindex: bool = False) -> DoctorReport:
     """Check ``home``; with ``reindex``, first rebuild the session index from the files."""
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
     store = SessionStore(spec_home)
     report = DoctorReport(home=str(spec_home.root))
-    if reindex:
+    if reindex:  # the repair: journal, then index from the files, then git -> records
         with HomeLock(spec_home.learning_dir, "specdistill doctor --reindex"):
+            report.repaired = repair_if_needed(spec_home)
             report.reindexed, report.skipped = store.reindex()
+            report.repaired += [_say(f) for f in check(spec_home, repair=True)]
+            for marker in stale_markers(spec_home):
+                marker.unlink(missing_ok=True)
     report.checks = [
         _check_config(spec_home),
         _check_repository(spec_home),
@@ -180,5 +227,6 @@ def diagnose(home: str | os.PathLike[str] | SpecHome, *, reindex: bool = False) 
         *_check_sessions(store),
         _check_lock(spec_home),
         _check_journal(spec_home),
+        _check_records(spec_home),
     ]
     return report

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins  # SessionStore.list shadows the builtin inside the class
 import json
+import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
@@ -20,14 +21,17 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from specdistill.checkpoint.faults import fault_point
 from specdistill.errors import InvalidInput, RuntimeFailure, UnsafePath
 from specdistill.fsio import atomic_write_bytes
-from specdistill.home import SpecHome, check_name
+from specdistill.home import LEARNING_DIR, SpecHome, check_name
 from specdistill.models import LearningPlan, LearningSession, SessionStatus, utc_now
 from specdistill.sessions.lifecycle import RUNNING, transition
 
 PLAN_FILE = "plan.json"
 SESSION_FILE = "session.json"
+SESSIONS_DIR = "sessions"
+INDEX_FILE = "learning.db"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -88,8 +92,9 @@ class SessionStore:
 
     def __init__(self, home: SpecHome | str | Path) -> None:
         self.home = home if isinstance(home, SpecHome) else SpecHome(home)
-        self.sessions_dir = self.home.learning_dir / "sessions"
-        self.db_path = self.home.learning_dir / "learning.db"
+        # Through the path gate, like spec files: a link out of the home is refused.
+        self.sessions_dir = self.home.resolve(LEARNING_DIR, SESSIONS_DIR)
+        self.db_path = self.home.resolve(LEARNING_DIR, INDEX_FILE)
 
     # -- files ---------------------------------------------------------------------
     def session_dir(self, session_id: str) -> Path:
@@ -97,7 +102,7 @@ class SessionStore:
             check_name(session_id, "session id")
         except UnsafePath as exc:
             raise SessionNotFound(exc.message) from None
-        return self.sessions_dir / session_id
+        return self.home.resolve(LEARNING_DIR, SESSIONS_DIR, session_id)
 
     def create(self, session: LearningSession, plan: LearningPlan) -> Path:
         """Write a new session's frozen plan and first record, and index it."""
@@ -117,6 +122,7 @@ class SessionStore:
         directory.mkdir(parents=True, exist_ok=True)
         data = session.model_dump_json(indent=2).encode() + b"\n"
         atomic_write_bytes(directory / SESSION_FILE, data)
+        fault_point("record:before-index")
         with self._db() as db:
             _index(db, session)
 
@@ -189,11 +195,9 @@ class SessionStore:
         them. Their spec edit in flight, if any, was already restored by the journal.
         """
         notes = []
-        for row in self.list():
-            if row.status not in RUNNING:
-                continue
+        for session_id in self.session_ids_on_disk():  # the files: the index may lag them
             try:
-                session = self.load(row.id)
+                session = self.load(session_id)
             except CorruptSessionData:
                 continue  # doctor reports it
             if session.status.value not in RUNNING:
@@ -205,13 +209,46 @@ class SessionStore:
                 "stopped before it finished",
             )
             self.save(session)
-            notes.append(f"recovered: session {row.id} had been interrupted; marked failed")
+            notes.append(f"recovered: session {session_id} had been interrupted; marked failed")
         return notes
 
     def check_index(self) -> None:
-        """Raise CorruptSessionData now if the index is unusable, before a command acts."""
+        """Raise CorruptSessionData now if the index is unusable (not SQLite, or tables
+        that are not ours), before a command commits anything it would then fail to record.
+        """
+        if not self.db_path.exists():
+            return  # created, with our schema, when first written
+        try:  # read-only: checking changes nothing, even in a foreign database
+            db = sqlite3.connect(f"{self.db_path.as_uri()}?mode=ro", uri=True, timeout=10)
+            try:
+                for table, columns in _COLUMNS.items():
+                    found = tuple(r[1] for r in db.execute(f"PRAGMA table_info({table})"))
+                    if found and found != columns:
+                        raise sqlite3.DatabaseError(f"table {table} has foreign columns {found}")
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as exc:
+            raise CorruptSessionData(
+                f"the session index {self.db_path} cannot be used ({exc})",
+                hint="run 'specdistill doctor --reindex' to rebuild it from the session files",
+            ) from None
+
+    def reindex_session(self, session: LearningSession) -> None:
+        """Re-index one session from its record (the file is the authority)."""
         with self._db() as db:
-            db.execute("SELECT count(*) FROM sessions").fetchone()
+            _index(db, session)
+
+    def drop_orphan_rows(self) -> builtins.list[str]:
+        """Remove index rows of sessions with no files; return their ids."""
+        on_disk = set(self.session_ids_on_disk())
+        with self._db() as db:
+            ids = [r[0] for r in db.execute("SELECT id FROM sessions").fetchall()]
+            orphans = [i for i in ids if i not in on_disk]
+            rows = [(i,) for i in orphans]
+            db.executemany("DELETE FROM edit_outcomes WHERE session_id = ?", rows)
+            db.executemany("DELETE FROM sessions WHERE id = ?", rows)
+        return orphans
 
     def list(self, limit: int | None = None) -> list[SessionSummary]:
         """Sessions, newest first."""
@@ -250,18 +287,39 @@ class SessionStore:
         Returns the number of sessions indexed and one line per session skipped
         because its files are unreadable (they are left as they are).
         """
-        self.db_path.unlink(missing_ok=True)
+        # Built aside and renamed over the old index: a kill at any point leaves the old
+        # index or the new one, never an empty or half-built one.
+        final, self.db_path = self.db_path, self.db_path.with_name(f".{INDEX_FILE}.rebuild")
         count, skipped = 0, []
-        with self._db() as db:
-            for session_id in self.session_ids_on_disk():
-                try:
-                    session = self.load(session_id)
-                except CorruptSessionData as exc:
-                    skipped.append(exc.message)
-                    continue
-                _index(db, session)
-                count += 1
+        try:
+            self.db_path.unlink(missing_ok=True)
+            with self._db() as db:
+                for session_id in self.session_ids_on_disk():
+                    try:
+                        session = self.load(session_id)
+                    except CorruptSessionData as exc:
+                        skipped.append(exc.message)
+                        continue
+                    _index(db, session)
+                    count += 1
+            for suffix in ("-journal", "-wal", "-shm"):  # the old index's, not the new one's
+                final.with_name(final.name + suffix).unlink(missing_ok=True)
+            fault_point("reindex:before-replace")
+            os.replace(self.db_path, final)
+        finally:
+            self.db_path.unlink(missing_ok=True)
+            self.db_path = final
         return count, skipped
+
+
+#: The index's tables and their columns, as SCHEMA creates them.
+_COLUMNS = {
+    "sessions": (
+        "id", "status", "trigger", "autonomy_mode", "started_at", "ended_at",
+        "n_edits", "n_applied", "n_pending", "error",
+    ),
+    "edit_outcomes": ("session_id", "position", "edit_id", "status", "error"),
+}  # fmt: skip
 
 
 def _index(db: sqlite3.Connection, session: LearningSession) -> None:
