@@ -293,6 +293,8 @@ def doctor_command(
             out.print(f"reindexed {report.reindexed} session(s) into learning/learning.db")
             for line in report.skipped:
                 out.print(f"  [yellow]skipped[/]: {escape(line)}", soft_wrap=True)
+            for line in report.repaired:
+                out.print(f"  repaired: {escape(line)}", soft_wrap=True)
         marks = {"ok": "[green]   ok[/]", "warn": "[yellow] warn[/]", "error": "[red]error[/]"}
         for check in report.checks:
             out.print(f"{marks[check.level]} {check.name}: {escape(check.detail)}", soft_wrap=True)
