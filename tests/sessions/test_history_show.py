@@ -9,6 +9,7 @@ changes nothing; ``doctor --reindex`` repairs the index.
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,8 @@ TIERED_SID = "20260102-120000-bbbbbb"
 
 
 def cli(home: Path, *args: str):
-    return CliRunner().invoke(app, [*args, "--home", str(home)])
+    # Wide enough for the tables (at 80 columns they become lists: tests/cli/test_output.py)
+    return CliRunner().invoke(app, [*args, "--home", str(home)], env={"COLUMNS": "200"})
 
 
 @pytest.fixture
@@ -164,11 +166,24 @@ def test_a_corrupt_index_points_to_doctor_reindex_which_fixes_it(home: Path) -> 
 
 
 def test_an_emptied_index_is_reported_not_shown_as_no_sessions(home: Path) -> None:
-    (home / "learning/learning.db").unlink()
+    index = home / "learning/learning.db"
+    with sqlite3.connect(index) as db:
+        db.execute("DELETE FROM edit_outcomes")
+        db.execute("DELETE FROM sessions")
+    db.close()
     result = cli(home, "history")
     assert result.exit_code == 1 and "doctor --reindex" in result.output
     assert cli(home, "doctor", "--reindex").exit_code == 0
     assert len(json.loads(cli(home, "history", "--json").output)) == 2
+
+
+def test_a_missing_index_is_built_from_the_session_files(home: Path) -> None:
+    # As on a home OpenJarvis wrote: session files, no learning.db.
+    (home / "learning/learning.db").unlink()
+    listed = json.loads(cli(home, "history", "--json").output)
+    assert [s["id"] for s in listed] == [TIERED_SID, AUTO_SID]
+    assert (home / "learning/learning.db").is_file()
+    assert cli(home, "doctor").exit_code == 0
 
 
 def test_doctor_reports_a_clean_home_and_an_interrupted_operation(home: Path) -> None:

@@ -173,11 +173,17 @@ class SessionStore:
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        # No index yet (a home OpenJarvis wrote, or one whose index was deleted): it is
+        # built from the session files first, so their sessions are listed and queued.
+        adopt = not self.db_path.exists() and self.db_path.name == INDEX_FILE
         try:
             db = sqlite3.connect(self.db_path, timeout=10)
             try:
                 db.execute("PRAGMA foreign_keys = ON")
                 db.executescript(SCHEMA)
+                if adopt:
+                    with db:
+                        self._index_files(db)
                 with db:
                     yield db
             finally:
@@ -187,6 +193,16 @@ class SessionStore:
                 f"the session index {self.db_path} cannot be used ({exc})",
                 hint="run 'specdistill doctor --reindex' to rebuild it from the session files",
             ) from None
+
+    def _index_files(self, db: sqlite3.Connection) -> builtins.list[str]:
+        """Index every readable session file; return one line per unreadable one."""
+        skipped = []
+        for session_id in self.session_ids_on_disk():
+            try:
+                _index(db, self.load(session_id))
+            except CorruptSessionData as exc:
+                skipped.append(exc.message)
+        return skipped
 
     def close_interrupted(self) -> list[str]:
         """Mark sessions a dead process left mid-run as failed; say which.
