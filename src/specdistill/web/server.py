@@ -6,6 +6,7 @@ starts, so the URL printed — with the run's token — names the real port.
 
 from __future__ import annotations
 
+import signal
 import socket
 import webbrowser
 from collections.abc import Callable
@@ -71,7 +72,21 @@ def serve(
         lifespan="off",
         ws="none",
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    server = uvicorn.Server(config)
+
+    def stop(signum: int, frame: object) -> None:
+        server.should_exit = True
+
+    # Until uvicorn installs its own handlers (and after it re-raises the signal it caught
+    # on the way out), a Ctrl-C or SIGTERM asks for a clean stop instead of raising
+    # KeyboardInterrupt into a half-built event loop.
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run(sockets=[sock])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sock.close()
 
 
 __all__ = ["bind_loopback", "serve"]
