@@ -6,7 +6,8 @@ so a test can prove that a spec field reached the request (a responder returning
 fails that request with that HTTP status). Faults can be scripted per request, in
 arrival order: ``"500"``, ``"429"``, ``"garbage"``, ``"nochoices"``,
 ``"close"`` (drop the connection), ``"sleep:<seconds>"``, ``"echo-auth:<status>"``
-(reply with that status and the Authorization header in the body), ``"toolcall"``.
+(reply with that status and the Authorization header in the body), ``"echo-auth-cut:<status>"``
+(the same, placed where a 300-character tail of the body cuts the key), ``"toolcall"``.
 """
 
 from __future__ import annotations
@@ -113,6 +114,10 @@ class ChatServer:
             return self.reply(request, 200, b"<html>definitely not json")
         if fault == "nochoices":
             return self.reply(request, 200, b'{"object": "chat.completion"}')
+        if fault.startswith("echo-auth-cut:"):  # the key where a 300-char tail cuts it
+            auth = request.headers.get("Authorization") or ""
+            text = "x" * 500 + auth + "y" * 288
+            return self.reply(request, int(fault.split(":")[1]), text.encode())
         if fault.startswith("echo-auth:"):
             text = json.dumps({"error": "bad key", "got": request.headers.get("Authorization")})
             return self.reply(request, int(fault.split(":")[1]), text.encode())

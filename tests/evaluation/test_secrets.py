@@ -75,3 +75,20 @@ def test_a_key_in_config_is_refused_without_echoing_it(tmp_path: Path) -> None:
     with pytest.raises(EvaluationConfigError) as info:
         judge_from_config(home, environ={})
     assert "api_key is refused" in info.value.message and KEY not in str(info.value)
+
+
+def test_a_long_error_body_is_redacted_before_it_is_cut(tmp_path: Path) -> None:
+    """A 401 whose long body quotes the key where the quoted tail starts: no piece of the
+    key reaches the error (redacted first, then cut)."""
+    home = make_home(tmp_path / "home")
+    config = home / "config.toml"
+    config.write_text(config.read_text() + '\n[specdistill.student]\napi_key_env = "MY_KEY"\n')
+    bench = load_benchmark(write_jsonl(tmp_path / "tasks.jsonl", [task("t0", agent="alpha")]))
+    with chat_server() as server:
+        server.faults = ["echo-auth-cut:401"]
+        environ = {"MY_KEY": KEY, "SPECDISTILL_STUDENT_BASE_URL": server.base_url}
+        student = student_from_config(home, environ=environ)
+        [result] = asyncio.run(score_spec(home, bench, student, concurrency=1))
+    assert result.error is not None and "HTTP 401" in result.error
+    assert "***" in result.error
+    assert not any(KEY[i : i + 8] in result.error for i in range(len(KEY) - 7))
