@@ -95,6 +95,7 @@ EXTRA_NAMES = {
     "rollback",
     "run_session",
     "show",
+    "student_json_schema",
     "traces_check",
 }
 

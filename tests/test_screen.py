@@ -146,7 +146,7 @@ def test_the_cli_exits_2_with_one_line_naming_the_edit_and_field(home: Path) -> 
         assert result.returncode == 2, (command, result.stdout, result.stderr)
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert lines[0].startswith("error: edit 'bad', field 'payload.tool_name': unknown tool")
-        assert "calculator, web_search" in lines[0]  # the allowed values
+        assert len([line for line in lines if line.startswith("error:")]) == 1
         assert not (home / "ran.txt").exists()
         assert not (home / "learning" / "sessions").exists()
     assert "max_tokens = 512" in (home / "config.toml").read_text()

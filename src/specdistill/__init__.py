@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         rollback,
         run_session,
         show,
+        student_json_schema,
         traces_check,
     )
     from specdistill.context import ApplyContext, ApplyResult
@@ -130,6 +131,7 @@ _EXPORTS: dict[str, str] = {
     "rollback": "specdistill.commands",
     "run_session": "specdistill.commands",
     "show": "specdistill.commands",
+    "student_json_schema": "specdistill.commands",
     "traces_check": "specdistill.commands",
     "ApplyContext": "specdistill.context",
     "ApplyResult": "specdistill.context",
@@ -240,6 +242,7 @@ __all__ = [
     "rollback_session",
     "run_session",
     "show",
+    "student_json_schema",
     "traces_check",
 ]
 

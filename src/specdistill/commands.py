@@ -11,6 +11,7 @@ command                function                                result
 =====================  ======================================  ==========================
 ``init``               :func:`init`                            :class:`InitResult`
 ``schema``             :func:`plan_json_schema`                ``dict`` (a JSON Schema)
+``schema --student``   :func:`student_json_schema`             ``dict`` (a JSON Schema)
 ``apply``              :func:`apply_plan`                      :class:`ApplyReport`
 ``rollback``           :func:`rollback`                        :class:`RollbackReport`
 ``recover``            :func:`recover`                         ``list[str]`` (notes)
@@ -25,7 +26,7 @@ command                function                                result
 ``history``            :func:`history`                         :class:`History`
 ``show``               :func:`show`                            :class:`SessionView`
 ``doctor``             :func:`doctor`                          :class:`DoctorReport`
-``bench run``          :func:`bench_run`                       :class:`BenchRun`
+``benchmark run``      :func:`bench_run`                       :class:`BenchRun`
 ``cache stats|clear``  :func:`cache_stats`, :func:`cache_clear` ``CacheStats``, ``int|None``
 ``benchmark build``    :func:`benchmark_build`                 :class:`BuildReport`
 ``benchmark check``    :func:`benchmark_check`                 :class:`BenchmarkSizing`
@@ -38,6 +39,7 @@ them: importing this module costs the models, not an HTTP client.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -47,12 +49,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from specdistill.apply import ApplyReport, opened_gate, require_spec_home
+from specdistill.apply import (
+    ApplyReport,
+    opened_gate,
+    require_spec_home,
+    screen_against,
+)
 from specdistill.apply import apply_plan as _apply_plan
 from specdistill.checkpoint import CheckpointStore, LogEntry, RollbackReport, init_checkpoints
 from specdistill.errors import CheckpointError, InvalidInput, SpecdistillError
 from specdistill.gate.config import GateMode
-from specdistill.home import SpecHome, default_home, init_home
+from specdistill.home import SpecHome, default_home
 from specdistill.models import AutonomyMode, Edit, LearningPlan, LearningSession
 from specdistill.plan import load_plan, plan_json_schema
 from specdistill.sessions.store import SESSION_FILE, CorruptSessionData, SessionStore
@@ -75,8 +82,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Home = str | os.PathLike[str] | None
-PathArg = str | os.PathLike[str]
 F = TypeVar("F", bound=Callable[..., Any])
+PathArg = str | os.PathLike[str]
 
 
 def _root(home: Home = None) -> Path:
@@ -218,18 +225,30 @@ def _preflight(spec_home: SpecHome) -> None:
 
 @dataclass(frozen=True)
 class InitResult:
-    """What ``init`` did: the home, the files it created, what the checkpoint setup did."""
+    """What ``init`` did: the home, the files it created, what the checkpoint setup did,
+    the student kind it configured, and the files it left alone because they existed."""
 
     home: Path
     created: list[Path]
     notes: list[str]
+    student: str = "command"
+    kept: list[Path] = field(default_factory=list)
 
 
-def init(home: Home = None) -> InitResult:
-    """Create a minimal valid spec home (existing files are left alone) and its git baseline."""
+def init(home: Home = None, *, student: str = "command") -> InitResult:
+    """Scaffold a working home for your agent (see :mod:`specdistill.example.scaffold`:
+    config with a ``student`` block for each kind, ``student`` active, an example agent,
+    a benchmark skeleton sized for the gate, a plan template) and commit the spec as the
+    git baseline. Existing files are left alone."""
+    from specdistill.example.scaffold import STUDENT_KINDS, scaffold_home
+
+    if student not in STUDENT_KINDS:
+        raise InvalidInput(
+            f"student kind {student!r} is unknown (use one of: {', '.join(STUDENT_KINDS)})"
+        )
     root = _root(home)
-    created = init_home(root)
-    return InitResult(root, created, init_checkpoints(root))
+    made = scaffold_home(root, student)
+    return InitResult(root, made.created, init_checkpoints(root), student, made.kept)
 
 
 def apply_plan(
@@ -252,6 +271,19 @@ def log(home: Home = None, *, limit: int | None = None) -> list[LogEntry]:
     """The spec changes specdistill committed, newest first (at most ``limit``)."""
     with _open_home(home) as root:
         return CheckpointStore(root).log(limit)
+
+
+def commit_diff(home: Home = None, *, commit: str) -> str:
+    """The change one of specdistill's commits made to the spec, as a unified diff
+    (``commit`` as ``log`` lists it; another commit is refused)."""
+    store = CheckpointStore(_spec_root(home))
+    if commit not in {entry.commit for entry in store.log()}:
+        raise InvalidInput(
+            f"{commit!r} is not a commit specdistill wrote", hint="see: specdistill log"
+        )
+    args = ("show", "--format=", "--no-color", "--no-ext-diff", "--no-renames", commit)
+    diff = store.git.run(*args, "--", *store.spec_pathspecs()).stdout
+    return diff.decode("utf-8", errors="replace")
 
 
 def recover(home: Home = None) -> list[str]:
@@ -313,6 +345,8 @@ class SessionRun:
     report: Path | None = None
     notes: list[str] = field(default_factory=list)
     plan_error: SpecdistillError | None = None
+    #: The report's facts (the numbers ``run`` shows are the reports' numbers).
+    facts: SessionFacts | None = None
 
     @property
     def interrupted_by(self) -> int | None:
@@ -336,7 +370,10 @@ def _session_run(
     except CorruptSessionData as exc:
         return SessionRun(root, session, LearningPlan(), {}, found, notes or [], exc)
     edits = routed_edits(plan, store, session.id)  # the tiers recorded as it ran
-    return SessionRun(root, session, plan, edits, found, notes or [])
+    from specdistill.sessions.report_facts import load_facts
+
+    facts = load_facts(store, session)
+    return SessionRun(root, session, plan, edits, found, notes or [], facts=facts)
 
 
 @_opens_home(writes=True, operation="run")
@@ -470,8 +507,10 @@ def approve(
 
     root = _spec_root(home)
     if gate != GateMode.off:
-        check_approvable(root, queue_id)  # fail fast, before a student is built
+        item = check_approvable(root, queue_id)  # fail fast, before a student is built
     with opened_gate(root, gate, benchmark, gate_progress) as edit_gate:
+        if gate != GateMode.off:  # the plan screen, against the benchmark and the student
+            screen_against(LearningPlan(edits=[item.edit]), root, edit_gate, AutonomyMode.AUTO)
         return approve_queued(
             root,
             queue_id,
@@ -565,7 +604,7 @@ def show(home: Home = None, *, session_id: str) -> SessionView:
     """One session: outcomes, deltas, reasons, checkpoints and cost."""
     from specdistill.errors import RuntimeFailure
     from specdistill.sessions.report import REPORT_HTML
-    from specdistill.sessions.report_facts import session_facts
+    from specdistill.sessions.report_facts import load_evidence, session_facts
     from specdistill.sessions.routing import load_routing
 
     root = _spec_root(home)
@@ -577,7 +616,9 @@ def show(home: Home = None, *, session_id: str) -> SessionView:
         plan = store.load_plan(session_id)
     except RuntimeFailure as exc:
         plan, plan_error = LearningPlan(), exc
-    facts = session_facts(session, plan, load_routing(store, session, plan))
+    evidence, note = load_evidence(store, session.id)  # the reports' diffs and estimates
+    facts = session_facts(session, plan, load_routing(store, session, plan), evidence=evidence)
+    facts = dataclasses.replace(facts, evidence_note=note)
     try:  # the session's commits in the spec's history (its run's and its approvals')
         commits = [e for e in CheckpointStore(root).log() if e.session_id == session.id]
     except SpecdistillError:
@@ -683,6 +724,7 @@ __all__ = [
     "benchmark_check",
     "cache_clear",
     "cache_stats",
+    "commit_diff",
     "doctor",
     "history",
     "init",
@@ -697,5 +739,6 @@ __all__ = [
     "rollback",
     "run_session",
     "show",
+    "student_json_schema",
     "traces_check",
 ]

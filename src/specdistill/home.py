@@ -146,7 +146,8 @@ DEFAULT_CONFIG = """\
 class = "simple"
 tools = ["calculator"]
 max_turns = 4
-temperature = 0.2
+# An agent's param wins over its model's: temperature lives on the model below, so
+# set_model_param edits reach this agent.
 
 [learning.routing.policy_map]
 # query_class = "model"
@@ -209,6 +210,7 @@ def copy_spec(home: SpecHome, destination: Path) -> SpecHome:
 
 
 def default_home() -> Path:
-    """``$SPECDISTILL_HOME`` if set, else the current directory."""
-    env = os.environ.get("SPECDISTILL_HOME")
-    return Path(env) if env else Path.cwd()
+    """``$SPECDISTILL_HOME`` if set, else ``$OPENJARVIS_HOME`` (an OpenJarvis user's home),
+    else the current directory."""
+    env = os.environ.get("SPECDISTILL_HOME") or os.environ.get("OPENJARVIS_HOME")
+    return Path(env).expanduser() if env else Path.cwd()

@@ -109,5 +109,5 @@ def test_the_cli_refuses_a_typo_with_exit_2_and_one_line(tmp_path: Path) -> None
         timeout=60,
     )
     assert result.returncode == 2, result.stderr
-    first = [line for line in result.stderr.splitlines() if line.strip()][0]
+    first = next(line for line in result.stderr.splitlines() if line.strip())
     assert "unknown key 'concurency' (did you mean 'concurrency'?)" in first

@@ -6,17 +6,22 @@ Everything here takes a library result and prints it; nothing reads the home.
 
 from __future__ import annotations
 
+import io
 from typing import TYPE_CHECKING
 
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from specdistill.cli.app import err, out
+from specdistill.cli.invocation import prog
 
 if TYPE_CHECKING:
     from specdistill.apply import ApplyReport
     from specdistill.commands import SessionRun, SessionView
     from specdistill.models import Edit, LearningSession
+    from specdistill.sessions.report_facts import SessionFacts
     from specdistill.sessions.review import Resolution
 
 STATUS_STYLE = {
@@ -34,6 +39,41 @@ SESSION_STYLE = {
     "failed": "red",
     "rolled_back": "magenta",
 }
+
+
+def print_table(table: Table, console: Console | None = None) -> None:
+    """Print ``table`` if it fits the console's width without splitting a word of any
+    cell (an id, a number, a status); otherwise as a list, one ``column: value`` line
+    each, which never wraps (piped output stays greppable)."""
+    console = console or out
+    if _fits(table, console.width):
+        console.print(table)
+        return
+    if table.title:
+        console.print(table.title, soft_wrap=True)
+    headers = [str(c.header) for c in table.columns]
+    rows = zip(*(list(c.cells) for c in table.columns), strict=True)
+    for row in rows:
+        for i, (header, cell) in enumerate(zip(headers, row, strict=True)):
+            lead = "- " if i == 0 else "  "
+            text = cell if isinstance(cell, str) else str(cell)
+            console.print(f"{lead}{escape(header)}: {text}", soft_wrap=True)
+
+
+def _fits(table: Table, width: int) -> bool:
+    """True when ``table`` renders at ``width`` with every word of every cell whole."""
+    probe = Console(file=io.StringIO(), width=width, no_color=True, highlight=False)
+    probe.print(table)
+    lines = probe.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    if any(len(line) > width for line in lines):
+        return False
+    for column in table.columns:
+        for cell in column.cells:
+            plain = Text.from_markup(cell).plain if isinstance(cell, str) else str(cell)
+            for word in plain.split():
+                if not any(word in line for line in lines):
+                    return False
+    return True
 
 
 def styled(status: str) -> str:
@@ -79,7 +119,7 @@ def render_apply_report(report: ApplyReport) -> None:
         if gated:
             cells.append("" if delta is None else f"{delta:+.3f}")
         table.add_row(*cells, escape(outcome.error or ""))
-    out.print(table)
+    print_table(table)
     for edit, outcome in zip(report.edits, report.outcomes, strict=True):
         if outcome.gate_report:
             out.print(f"[bold]gate on {escape(edit.id)}[/]")
@@ -119,55 +159,65 @@ def render_benchmark(session: LearningSession) -> None:
         style = "green" if delta and delta > 0 else "red" if delta and delta < 0 else ""
         shown = f"[{style}]{_fmt(delta, True)}[/]" if style else _fmt(delta, True)
         table.add_row(escape(name), _fmt(score), _fmt(new), shown)
-    out.print(table)
+    print_table(table)
 
 
-def render_outcomes(session: LearningSession, edits: dict[str, Edit]) -> None:
-    """One row per edit: its op, tier, target cluster, status and the gate's deltas."""
+def render_outcomes(session: LearningSession, edits: dict[str, Edit],
+                    facts: SessionFacts | None = None) -> None:  # fmt: skip
+    """One row per edit: its op, tier, target cluster, status and the gate's deltas (the
+    reports' numbers: :func:`~specdistill.sessions.report_facts.target_cell`)."""
+    from specdistill.models import LearningPlan
+    from specdistill.sessions.report_facts import (
+        DELTA_NOTE,
+        GATE_OTHERS_LABEL,
+        GATE_TARGET_LABEL,
+        others_cell,
+        session_facts,
+        target_cell,
+    )
+
+    facts = facts or session_facts(session, LearningPlan(), edits)
     table = Table(title="edits", title_justify="left")
-    for column in ("edit", "op", "tier", "target", "status", "Δ target", "Δ others (min)"):
-        table.add_column(column, justify="right" if column.startswith("Δ") else "left")
+    columns = ("edit", "op", "tier", "target", "status", GATE_TARGET_LABEL, GATE_OTHERS_LABEL)
+    for column in columns:
+        table.add_column(column, justify="right" if column.startswith("gate") else "left")
     reasons = []
-    for outcome in session.edit_outcomes:
-        edit = edits.get(outcome.edit_id)
-        target = edit.expected_improvement if edit else ""
-        others = [d for c, d in outcome.cluster_deltas.items() if c != target]
-        style = STATUS_STYLE.get(outcome.status, "")
+    for row in facts.edits:
+        style = STATUS_STYLE.get(row.status, "")
         table.add_row(
-            escape(outcome.edit_id),
-            edit.op.value if edit else "?",
-            edit.risk_tier.value if edit else "?",
-            escape(target),
-            f"[{style}]{outcome.status}[/]",
-            _fmt(outcome.benchmark_delta, True),
-            _fmt(min(others) if others else None, True),
+            escape(row.edit_id),
+            row.op,
+            row.tier,
+            escape(row.target_cluster),
+            f"[{style}]{row.status}[/]",
+            target_cell(row),
+            others_cell(row),
         )
-        if outcome.error:
-            reasons.append((outcome.edit_id, outcome.error))
-    out.print(table)
+        if row.error:
+            reasons.append((row.edit_id, row.error))
+    print_table(table)
+    out.print(f"[dim]{escape(DELTA_NOTE)}[/]", soft_wrap=True)
     for edit_id, reason in reasons:
         out.print(f"  [bold]{escape(edit_id)}[/]: {escape(reason)}", soft_wrap=True)
 
 
 def render_session(run: SessionRun, *, undo_hint: bool = True) -> None:
     """The session's benchmark, outcomes, where its report is and how to undo it."""
+    from specdistill.sessions.report_facts import summarize
+
     session, home = run.session, run.home
     render_benchmark(session)
-    render_outcomes(session, run.edits)
+    render_outcomes(session, run.edits, run.facts)
     sid = escape(session.id)
-    applied = sum(o.status == "applied" for o in session.edit_outcomes)
-    pending = sum(o.status == "pending_review" for o in session.edit_outcomes)
-    out.print(
-        f"session {sid}: {session.status.value}; {applied} edit(s) applied, "
-        f"{pending} waiting for review",
-        soft_wrap=True,
-    )
+    summary = run.facts.summary if run.facts and run.facts.summary else summarize(session)
+    applied = summary.kept
+    out.print(f"session {sid}: {session.status.value}; {escape(summary.line())}", soft_wrap=True)
     if run.report is not None:
         out.print(f"report: {escape(str(run.report))} (and report.html beside it)", soft_wrap=True)
     if session.error:
         err.print(f"[yellow]{escape(session.error)}[/]", soft_wrap=True)
     if applied and undo_hint:
-        undo = f"specdistill rollback {sid} --home {escape(str(home))}"
+        undo = f"{escape(prog())} rollback {sid} --home {escape(str(home))}"
         out.print(f"undo the session: {undo}", soft_wrap=True)
 
 
@@ -245,11 +295,16 @@ def render_resolution(result: Resolution) -> None:
 def render_session_view(view: SessionView) -> None:
     """``show``: the session's header, benchmark, edits with reasons, queue, commits, report."""
     from specdistill.sessions.report_facts import (
-        fmt_cluster_deltas,
+        DELTA_NOTE,
+        GATE_OTHERS_LABEL,
+        GATE_TARGET_LABEL,
+        ended_text,
         fmt_delta,
-        fmt_duration,
         fmt_score,
         fmt_time,
+        others_cell,
+        summarize,
+        target_cell,
     )
 
     if view.plan_error is not None:
@@ -259,12 +314,14 @@ def render_session_view(view: SessionView) -> None:
         )
     s, facts = view.session, view.facts
     out.print(f"[bold]session {escape(s.id)}[/]")
+    summary = facts.summary or summarize(s)
+    out.print(f"  {escape(summary.line())}", soft_wrap=True)
     lines = [
         ("status", styled(s.status.value) + (f" — {escape(s.error)}" if s.error else "")),
         ("trigger", s.trigger.value),
         ("mode", s.autonomy_mode.value),
         ("started", fmt_time(s.started_at)),
-        ("ended", f"{fmt_time(s.ended_at)} (took {fmt_duration(facts.duration_seconds)})"),
+        ("ended", escape(ended_text(s))),
         ("checkpoint before", escape(s.git_checkpoint_pre or "–")),
         ("checkpoint after", escape(s.git_checkpoint_post or "–")),
         ("teacher cost", f"${s.teacher_cost_usd:.4f}"),
@@ -285,22 +342,23 @@ def render_session_view(view: SessionView) -> None:
             fmt_score(after.overall_score if after else None),
             fmt_delta(after.overall_score - before.overall_score if before and after else None),
         )
-        out.print(bench)
+        print_table(bench)
     else:
         out.print("  benchmark: not measured")
     edits = Table(title="edits", title_justify="left")
-    for column in ("edit", "op", "tier", "outcome", "Δ target", "Δ per cluster"):
-        edits.add_column(column, overflow="fold", no_wrap=column in ("op", "outcome"))
+    for column in ("edit", "op", "tier", "outcome", GATE_TARGET_LABEL, GATE_OTHERS_LABEL):
+        edits.add_column(column, justify="right" if column.startswith("gate") else "left")
     for row in facts.edits:
         edits.add_row(
             escape(row.edit_id),
             row.op,
             row.tier,
             styled(row.status),
-            fmt_delta(row.benchmark_delta),
-            escape(fmt_cluster_deltas(row.cluster_deltas)),
+            target_cell(row),
+            others_cell(row),
         )
-    out.print(edits)
+    print_table(edits)
+    out.print(f"[dim]{escape(DELTA_NOTE)}[/]", soft_wrap=True)
     for row in facts.edits:  # reasons in full, below the table (they are long)
         if row.error:
             out.print(f"  {escape(row.edit_id)}: {escape(row.error)}", soft_wrap=True)

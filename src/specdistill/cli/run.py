@@ -24,6 +24,7 @@ from specdistill.cli.app import (
     handle_errors,
     out,
 )
+from specdistill.cli.invocation import prog
 from specdistill.cli.progress import notify, session_progress
 from specdistill.cli.render import render_session, render_teacher, session_line
 from specdistill.gate.config import GateMode
@@ -43,7 +44,10 @@ TracesOption = Annotated[
 RoundsOption = Annotated[
     int | None,
     typer.Option(
-        "--rounds", min=1, help="Hill-climb: one teacher edit per round, each gated, N rounds."
+        "--rounds",
+        min=1,
+        metavar="N",
+        help="Hill-climb: one teacher edit per round, each gated, N rounds.",
     ),
 ]
 
@@ -102,11 +106,13 @@ def run_command(
 def loop_command(
     traces: TracesOption = None,
     max_sessions: Annotated[
-        int, typer.Option("--max-sessions", min=1, help="At most this many sessions.")
+        int, typer.Option("--max-sessions", min=1, metavar="N", help="At most this many sessions.")
     ] = 5,
     stagnation: Annotated[
         int,
-        typer.Option("--stagnation", min=1, help="Stop after K sessions without a gain."),
+        typer.Option(
+            "--stagnation", min=1, metavar="K", help="Stop after K sessions without a gain."
+        ),
     ] = 2,
     min_gain: Annotated[
         float,
@@ -163,12 +169,19 @@ def loop_command(
 @app.command("quickstart")
 @handle_errors
 def quickstart_command(
-    directory: Annotated[
+    home: Annotated[
         Path | None,
-        typer.Argument(
-            metavar="[DIR]", help="Where to create the example home (new or empty; default: temp)."
+        typer.Option(
+            "--home",
+            help="Where to create the example home (new or empty; default: a new temporary "
+            "folder; $SPECDISTILL_HOME is not read, so it never lands in your real home).",
         ),
     ] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Argument(metavar="DIR", help="Deprecated: use --home DIR.", hidden=True),
+    ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Create an example spec home and run a full gated session on it, offline.
 
@@ -176,9 +189,24 @@ def quickstart_command(
     spec (prompt, tools, params, routing), so edits really change its answers.
     """
     from specdistill import commands
+    from specdistill.errors import InvalidInput
 
-    with session_progress() as progress:
-        result = commands.quickstart(directory, progress=progress, notify=notify)
+    if directory is not None:
+        if home is not None and home != directory:
+            raise InvalidInput(
+                f"quickstart got two homes: --home {home} and DIR {directory}",
+                hint="pass only --home DIR",
+            )
+        err.print("note: 'quickstart DIR' is deprecated; use 'quickstart --home DIR'")
+        home = directory
+    with session_progress(enabled=not as_json) as progress:
+        result = commands.quickstart(home, progress=progress, notify=notify)
+    if as_json:
+        from specdistill.sessions.store import dump_session_json
+
+        typer.echo(dump_session_json(result.session))
+        exit_if_interrupted(result.interrupted_by)
+        return
     home = result.home
     out.print(f"example spec home: {escape(str(home))}", soft_wrap=True)
     for note in result.notes:
@@ -188,14 +216,15 @@ def quickstart_command(
     render_session(result, undo_hint=False)
     sid, h = escape(result.session.id), escape(str(home))
     pending = [o.edit_id for o in result.session.edit_outcomes if o.status == "pending_review"]
+    name = escape(prog())
     commands_to_try = [
-        (f"specdistill review --home {h}", "the edits waiting for you"),
-        (f"specdistill show {sid} --home {h}", "the session in detail"),
+        (f"{name} review --home {h}", "the edits waiting for you"),
+        (f"{name} show {sid} --home {h}", "the session in detail"),
     ]
     if pending:
-        approve = f"specdistill approve {sid}:{escape(pending[0])} --home {h}"
+        approve = f"{name} approve {sid}:{escape(pending[0])} --home {h}"
         commands_to_try.append((approve, "try a queued edit, through the gate"))
-    commands_to_try.append((f"specdistill rollback {sid} --home {h}", "undo the session"))
+    commands_to_try.append((f"{name} rollback {sid} --home {h}", "undo the session"))
     out.print("\nnext, try:")
     for command, what in commands_to_try:
         out.print(f"  {command}   [dim]# {what}[/]", soft_wrap=True)

@@ -8,7 +8,7 @@ input, 1 for runtime failures).
 session's ``session.json``; ``history --json`` a list of those records, newest first.
 """
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -25,9 +25,19 @@ from specdistill.cli.app import (
     handle_errors,
     out,
 )
+from specdistill.cli.invocation import prog
 from specdistill.cli.progress import gate_progress, notify, print_notes
-from specdistill.cli.render import print_diff, render_resolution, render_session_view, styled
+from specdistill.cli.render import (
+    print_diff,
+    print_table,
+    render_resolution,
+    render_session_view,
+    styled,
+)
 from specdistill.gate.config import GateMode
+
+if TYPE_CHECKING:
+    from specdistill.sessions.review import Resolution
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 QueueIdArgument = Annotated[str, typer.Argument(metavar="ID", help="<session_id>:<edit_id>.")]
@@ -75,10 +85,10 @@ def review_command(
             escape(edit.expected_improvement),
             state,
         )
-    out.print(table)
+    print_table(table)
+    name = prog()
     out.print(
-        "next: specdistill review show ID | specdistill approve ID | "
-        "specdistill reject ID --reason TEXT",
+        f"next: {name} review show ID | {name} approve ID | {name} reject ID --reason TEXT",
         markup=False,
     )
 
@@ -111,8 +121,8 @@ def review_show_command(
         out.print(f"    - {escape(ref)}", soft_wrap=True)
     if preview.state == "stale":
         out.print(f"  state: [red]STALE[/]: {escape(preview.reason or '')}", soft_wrap=True)
-        out.print(f"  it no longer applies; reject it: specdistill reject {escape(item.queue_id)}"
-                  " --reason stale", soft_wrap=True)  # fmt: skip
+        reject = f"{escape(prog())} reject {escape(item.queue_id)} --reason stale"
+        out.print(f"  it no longer applies; reject it: {reject}", soft_wrap=True)
         return
     if preview.state == "manual":
         out.print(f"  state: [yellow]MANUAL[/]: {escape(preview.reason or '')}", soft_wrap=True)
@@ -145,6 +155,7 @@ def approve_command(
     gate: GateOption = GateMode.sequential,
     benchmark: BenchmarkOption = None,
     allow_dirty: AllowDirtyOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Try a queued edit THROUGH THE GATE: kept only if the benchmark shows it helps."""
     from specdistill import commands
@@ -163,6 +174,9 @@ def approve_command(
     if result.interrupted_by is not None:
         err.print("interrupted before the edit ran: nothing was recorded")
         raise typer.Exit(128 + result.interrupted_by)
+    if as_json:
+        echo_json(resolution_json(result))
+        return
     render_resolution(result)
 
 
@@ -172,13 +186,29 @@ def reject_command(
     queue_id: QueueIdArgument,
     reason: Annotated[str, typer.Option("--reason", help="Why (recorded in the session).")],
     home: HomeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Reject a queued edit: recorded as rejected_by_user with your reason (spec untouched)."""
     from specdistill import commands
 
     result = commands.reject(home, queue_id=queue_id, reason=reason)
     print_notes(result.notes)
+    if as_json:
+        echo_json(resolution_json(result))
+        return
     render_resolution(result)
+
+
+def resolution_json(result: "Resolution") -> dict[str, object]:
+    """What approve/reject did, as JSON: the outcome, its commit, the session's status."""
+    return {
+        "queue_id": result.item.queue_id,
+        "outcome": result.outcome.model_dump(mode="json"),
+        "commit": result.commit,
+        "session_id": result.session.id,
+        "session_status": result.session.status.value,
+        "reports": [str(p) for p in result.reports],
+    }
 
 
 # -- history / show --------------------------------------------------------------------------
@@ -200,13 +230,14 @@ SHORT_STATUS = {
 def history_command(
     home: HomeOption = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", "-n", min=1, help="Show at most N sessions.")
+        int | None,
+        typer.Option("--limit", "-n", min=1, metavar="N", help="Show at most N sessions."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List the learning sessions, newest first (--json: their session.json records)."""
     from specdistill import commands
-    from specdistill.sessions.report_facts import fmt_score
+    from specdistill.sessions.report_facts import overall_text
 
     result = commands.history(home, limit=limit)
     if as_json:
@@ -228,11 +259,7 @@ def history_command(
                 label = SHORT_STATUS.get(o.status, o.status)
                 counts[label] = counts.get(label, 0) + 1
             edits = ", ".join(f"{n} {label}" for label, n in counts.items()) or "none"
-            before, after = session.benchmark_before, session.benchmark_after
-            overall = (
-                f"{fmt_score(before.overall_score if before else None)} → "
-                f"{fmt_score(after.overall_score if after else None)}"
-            )
+            overall = escape(overall_text(session))  # says "rolled back" when undone
             table.add_row(
                 escape(session.id),
                 styled(session.status.value),
@@ -242,14 +269,14 @@ def history_command(
                 edits,
                 overall,
             )
-        out.print(table)
+        print_table(table)
     else:
         out.print("no sessions yet")
 
     for exc in result.unreadable:
         err.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
     if result.unreadable:
-        err.print("[dim]hint: 'specdistill doctor' checks every session file[/]")
+        err.print(f"[dim]hint: '{escape(prog())} doctor' checks every session file[/]")
         raise typer.Exit(1)
 
 
@@ -295,7 +322,12 @@ def doctor_command(
                 out.print(f"  [yellow]skipped[/]: {escape(line)}", soft_wrap=True)
             for line in report.repaired:
                 out.print(f"  repaired: {escape(line)}", soft_wrap=True)
-        marks = {"ok": "[green]   ok[/]", "warn": "[yellow] warn[/]", "error": "[red]error[/]"}
+        marks = {
+            "ok": "[green]   ok[/]",
+            "note": "[cyan] note[/]",
+            "warn": "[yellow] warn[/]",
+            "error": "[red]error[/]",
+        }
         for check in report.checks:
             out.print(f"{marks[check.level]} {check.name}: {escape(check.detail)}", soft_wrap=True)
             if check.hint and check.level != "ok":

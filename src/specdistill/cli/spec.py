@@ -4,6 +4,7 @@ Each parses its options, calls one :mod:`specdistill.commands` function (importe
 the command runs, so ``--help`` stays fast) and renders the result.
 """
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -23,34 +24,86 @@ from specdistill.cli.app import (
     handle_errors,
     out,
 )
+from specdistill.cli.invocation import prog
 from specdistill.cli.progress import gate_progress, notify, print_notes
-from specdistill.cli.render import render_apply_report
+from specdistill.cli.render import print_table, render_apply_report
 from specdistill.gate.config import GateMode
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
 @app.command()
 @handle_errors
-def init(home: HomeOption = None) -> None:
-    """Create a minimal valid spec home (existing files are left alone)."""
+def init(
+    home: HomeOption = None,
+    student: Annotated[
+        str,
+        typer.Option(
+            "--student",
+            metavar="KIND",
+            help="The student to configure: command (your agent as a program), python "
+            "(a function) or openai (an OpenAI-compatible endpoint).",
+        ),
+    ] = "command",
+    as_json: JsonOption = False,
+) -> None:
+    """Scaffold a working home for your agent and commit it as the baseline.
+
+    Writes config.toml (a student block for each kind, KIND active), an example agent
+    (agent.py), a benchmark skeleton sized for the gate and a plan template (plan.json);
+    existing files are left alone. Then prints the next three commands.
+    """
     from specdistill import commands
 
-    result = commands.init(home)
-    out.print(f"spec home: {result.home}")
+    result = commands.init(home, student=student)
+    if as_json:
+        created = [p.relative_to(result.home).as_posix() for p in result.created]
+        echo_json({"home": str(result.home), "created": created, "notes": result.notes})
+        return
+    out.print(f"spec home: {escape(str(result.home))}", soft_wrap=True)
     for path in result.created:
-        out.print(f"  created {path.relative_to(result.home)}")
+        out.print(f"  created {escape(path.relative_to(result.home).as_posix())}")
     if not result.created:
         out.print("  nothing to create: the home already has its files")
     for note in result.notes:
         out.print(f"  {escape(note)}")
+    out.print("\nnext:")
+    for command, what in next_commands(result.home, result.student):
+        out.print(f"  {escape(command)}   [dim]# {what}[/]", soft_wrap=True)
+
+
+def next_commands(home: Path, student: str) -> list[tuple[str, str]]:
+    """The three commands after ``init``, runnable as printed (from the current folder)."""
+    name = prog()
+    where = "" if home == Path.cwd().absolute() else f" --home {shlex.quote(str(home))}"
+    plan = "plan.json" if not where else shlex.quote(str(home / "plan.json"))
+    first = (
+        "score the example agent on the benchmark skeleton"
+        if student != "openai"
+        else "score the model at base_url on the benchmark skeleton"
+    )
+    return [
+        (f"{name} benchmark run{where}", first),
+        (f"{name} run --plan {plan}{where}", "try the plan template's edit through the gate"),
+        (f"{name} log{where}", "the edit it kept, as a git commit"),
+    ]
 
 
 @app.command()
 @handle_errors
-def schema() -> None:
+def schema(
+    student: Annotated[
+        bool,
+        typer.Option(
+            "--student",
+            help="Print the JSON Schema of what a command student reads on stdin instead.",
+        ),
+    ] = False,
+) -> None:
     """Print the JSON Schema of a plan: what a teacher's structured output must match."""
     from specdistill import commands
 
-    echo_json(commands.plan_json_schema())
+    echo_json(commands.student_json_schema() if student else commands.plan_json_schema())
 
 
 @app.command("apply")
@@ -72,10 +125,13 @@ def apply_command(
     ] = False,
     gate: GateOption = GateMode.off,
     benchmark: BenchmarkOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Apply a plan's edits to the spec home, one git commit per applied edit.
 
-    With --gate, each applied edit is kept only if the benchmark shows it helps.
+    With --gate sequential (or mean), each applied edit is kept only if the benchmark
+    shows it helps. The gate is off by default here (a plan applies without a
+    benchmark); run and approve gate by default.
     """
     from specdistill import commands
 
@@ -93,11 +149,21 @@ def apply_command(
             gate_progress=progress,
         )
     print_notes(report.notes)
+    if as_json:
+        echo_json({
+            "home": str(report.home), "dry_run": report.dry_run,
+            "session_id": report.session_id, "commits": report.commits,
+            "outcomes": [o.model_dump(mode="json") for o in report.outcomes],
+            "diffs": report.diffs,
+        })  # fmt: skip
+        if report.interrupted_by is not None:
+            raise typer.Exit(128 + report.interrupted_by)
+        return
     render_apply_report(report)
     if report.commits:
         sid = escape(report.session_id)
         out.print(
-            f"session {sid}: {len(report.commits)} commit(s); undo with: specdistill rollback {sid}"
+            f"session {sid}: {len(report.commits)} commit(s); undo with: {prog()} rollback {sid}"
         )
     if report.interrupted_by is not None:
         err.print(
@@ -112,17 +178,24 @@ def apply_command(
 @handle_errors
 def rollback(
     session_id: Annotated[
-        str | None, typer.Argument(metavar="[SESSION_ID]", help="The session to roll back.")
+        str | None, typer.Argument(metavar="SESSION_ID", help="The session to roll back.")
     ] = None,
     last: Annotated[bool, typer.Option("--last", help="Roll back the newest session.")] = False,
     home: HomeOption = None,
     allow_dirty: AllowDirtyOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Revert a session's edit commits, newest first, as new commits."""
     from specdistill import commands
 
     report = commands.rollback(home, session_id, last=last, allow_dirty=allow_dirty, notify=notify)
     print_notes(report.notes)
+    if as_json:
+        echo_json({
+            "session_id": report.session_id, "rollback_id": report.rollback_id,
+            "reverted": [e.to_json() for e in report.reverted], "commits": report.commits,
+        })  # fmt: skip
+        return
     out.print(
         f"rolled back session {escape(report.session_id)}: "
         f"{len(report.reverted)} edit(s) reverted as new commits"
@@ -133,11 +206,14 @@ def rollback(
 
 @app.command()
 @handle_errors
-def recover(home: HomeOption = None) -> None:
+def recover(home: HomeOption = None, as_json: JsonOption = False) -> None:
     """Finish or undo an edit a crash interrupted (every writing command does this first)."""
     from specdistill import commands
 
     notes = commands.recover(home)
+    if as_json:
+        echo_json({"notes": notes})
+        return
     for note in notes:
         out.print(escape(note), soft_wrap=True)
     if not notes:
@@ -148,9 +224,10 @@ def recover(home: HomeOption = None) -> None:
 @handle_errors
 def log_command(
     home: HomeOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
     limit: Annotated[
-        int | None, typer.Option("--limit", "-n", min=1, help="Show at most N commits.")
+        int | None,
+        typer.Option("--limit", "-n", min=1, metavar="N", help="Show at most N commits."),
     ] = None,
 ) -> None:
     """List the spec changes specdistill committed, newest first."""
@@ -181,4 +258,4 @@ def log_command(
                 )
             )
         )
-    out.print(table)
+    print_table(table)

@@ -257,7 +257,9 @@ def student_from_config(
         function = section.get("function")
         if not isinstance(function, str):
             raise EvaluationConfigError("[specdistill.student] function must be 'module:function'")
-        return PythonStudent(function, timeout=timeout, fingerprint_scope=scope)
+        return PythonStudent(
+            function, timeout=timeout, fingerprint_scope=scope, search_path=spec_home.root
+        )
     raise EvaluationConfigError(
         f"[specdistill.student] kind {kind!r} is unknown (use openai, command or python)"
     )

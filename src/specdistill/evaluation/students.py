@@ -17,9 +17,10 @@ under test for that task. Three kinds:
     (a fail under most scorers, never an error) and keeps the calls in ``raw``.
 
 ``command`` (:class:`CommandStudent`)
-    The user's agent as a program. It gets one JSON document on stdin::
+    The user's agent as a program. It gets one JSON document on stdin, the student
+    protocol (:mod:`specdistill.evaluation.protocol`, ``specdistill schema --student``)::
 
-        {"spec_home": "/abs/home", "task": {<the task's fields>},
+        {"protocol": 1, "spec_home": "/abs/home", "task": {<the task's fields>},
          "spec": {<the resolved view: agent, model, params, system_prompt, ...>}}
 
     and prints its answer on stdout (surrounding whitespace is stripped). It runs in
@@ -27,7 +28,9 @@ under test for that task. Three kinds:
     an error (not retried) quoting the tail of stderr.
 
 ``python`` (:class:`PythonStudent`)
-    ``module:function`` called with ``(task_dict, spec_home_path)``; sync functions run
+    ``module:function`` called with ``(task_dict, spec_home_path, spec_dict)``, the three
+    parts of the command student's document (a two-parameter function gets the first
+    two, as before); the home is on ``sys.path`` while it is imported; sync functions run
     in a worker thread, async ones are awaited. A string return is the answer; any other
     JSON value is serialised. An exception is an error (retried only for TimeoutError
     and ConnectionError).
@@ -53,6 +56,7 @@ import inspect
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -63,6 +67,7 @@ from specdistill.evaluation.balance import EndpointPool
 from specdistill.evaluation.endpoint import ChatEndpoint, message_text
 from specdistill.evaluation.errors import EndpointCallError, EvaluationConfigError, TaskRunError
 from specdistill.evaluation.hashing import sha256_hex
+from specdistill.evaluation.protocol import student_document
 from specdistill.evaluation.scoring import Task
 from specdistill.evaluation.spec_view import StudentSpec
 
@@ -278,7 +283,7 @@ class CommandStudent:
         return view.fingerprint()
 
     async def run(self, task: Task, spec: StudentSpec) -> StudentAnswer:
-        document = {"spec_home": str(spec.home), "task": task.as_json(), "spec": spec.as_json()}
+        document = student_document(task, spec)  # the protocol: evaluation/protocol.py
         started = time.perf_counter()
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -317,11 +322,19 @@ class CommandStudent:
         return None
 
 
-def import_function(reference: str) -> Callable[..., Any]:
-    """Resolve ``"package.module:function"`` (the function may be ``Class.method``)."""
+def import_function(
+    reference: str, search_path: str | os.PathLike[str] | None = None
+) -> Callable[..., Any]:
+    """Resolve ``"package.module:function"`` (the function may be ``Class.method``);
+    ``search_path`` (the spec home) is on ``sys.path`` while the module is imported, so
+    an ``agent.py`` beside config.toml is ``"agent:answer"``."""
     module_name, sep, attribute = reference.partition(":")
     if not sep or not module_name or not attribute:
         raise EvaluationConfigError(f"python student: {reference!r} is not 'module:function'")
+    extra = str(search_path) if search_path is not None else None
+    added = extra is not None and extra not in sys.path
+    if added:
+        sys.path.insert(0, str(extra))
     try:
         target: Any = importlib.import_module(module_name)
         for part in attribute.split("."):
@@ -330,14 +343,32 @@ def import_function(reference: str) -> Callable[..., Any]:
         raise EvaluationConfigError(
             f"python student: cannot import {reference!r} ({exc})"
         ) from None
+    finally:
+        if added:
+            sys.path.remove(str(extra))
     if not callable(target):
         raise EvaluationConfigError(f"python student: {reference!r} is not callable")
     function: Callable[..., Any] = target
     return function
 
 
+def _takes_three(function: Callable[..., Any]) -> bool:
+    """Whether ``function`` accepts ``(task, spec_home, spec)``; older two-argument
+    functions ``(task, spec_home)`` are still called that way."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [
+        p for p in parameters
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+    ]  # fmt: skip
+    return len(positional) >= 3 or any(p.kind is p.VAR_POSITIONAL for p in positional)
+
+
 class PythonStudent:
-    """A Python callable ``(task_dict, spec_home_path) -> answer``, sync or async."""
+    """A Python callable ``(task_dict, spec_home_path, spec_dict) -> answer`` (or the older
+    ``(task_dict, spec_home_path)``), sync or async."""
 
     kind = "python"
 
@@ -347,15 +378,17 @@ class PythonStudent:
         *,
         timeout: float | None = None,
         fingerprint_scope: Scope = "home",
+        search_path: str | os.PathLike[str] | None = None,
     ) -> None:
         if isinstance(function, str):
             self.name = function
-            self.function = import_function(function)
+            self.function = import_function(function, search_path)
         else:
             self.name = f"{function.__module__}:{function.__qualname__}"
             self.function = function
         self.timeout = timeout
         self.fingerprint_scope = fingerprint_scope
+        self.takes_spec = _takes_three(self.function)
 
     def __repr__(self) -> str:
         return f"PythonStudent({self.name!r})"
@@ -376,7 +409,9 @@ class PythonStudent:
         return view.fingerprint()
 
     async def _call(self, task: Task, spec: StudentSpec) -> Any:
-        args = (task.as_json(), str(spec.home))
+        args: tuple[Any, ...] = (task.as_json(), str(spec.home))
+        if self.takes_spec:  # protocol 1: the same resolved spec a command student reads
+            args = (*args, spec.as_json())
         try:
             if inspect.iscoroutinefunction(self.function):
                 result = await self.function(*args)

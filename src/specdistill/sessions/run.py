@@ -47,10 +47,12 @@ import os
 import signal
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from specdistill.appliers.base import FileEditApplier
+from specdistill.appliers.registry import default_registry
 from specdistill.apply import require_spec_home
 from specdistill.checkpoint.run import CheckpointRun, Notify, checkpointed_run, new_session_id
 from specdistill.context import ApplyContext
@@ -61,7 +63,7 @@ from specdistill.evaluation.summary import to_snapshot
 from specdistill.execute import INTERRUPTED_REASON, OnInconclusive, execute_edits
 from specdistill.fsio import atomic_write_bytes
 from specdistill.gate.config import GateMode
-from specdistill.gate.driver import BenchmarkGate, GateVerdict
+from specdistill.gate.driver import BenchmarkGate, GateTally, GateVerdict
 from specdistill.gate.settings import open_gate, parse_gate_mode
 from specdistill.home import SpecHome
 from specdistill.models import (
@@ -74,6 +76,15 @@ from specdistill.models import (
     SessionStatus,
     TriggerKind,
 )
+from specdistill.screen import Reach, screen_plan
+from specdistill.sessions.evidence import (
+    EditEvidence,
+    EvidenceRecord,
+    edit_evidence,
+    paired_change,
+    save_evidence,
+    spec_diff,
+)
 from specdistill.sessions.lifecycle import can_transition, transition
 from specdistill.sessions.preflight import plan_shortfalls, shortfall_notice
 from specdistill.sessions.report import write_reports
@@ -82,9 +93,26 @@ from specdistill.sessions.store import PLAN_FILE, SessionStore
 
 logger = logging.getLogger(__name__)
 
-#: Called as (what is running, runs done, runs expected): "baseline", "gating <edit id>"
-#: (expected = the gate's budget; it usually stops well before), "after".
+#: Called as (what is running, runs done, runs expected): "baseline" and "after" (the
+#: whole benchmark: expected is known), or a live line while an edit is gated,
+#: "edit 3/8 e3-warmer: target 7↑ 1↓, others 24 = 1↓, leaning reject" (expected = the
+#: gate's budget, which it rarely uses). Once an edit's outcome is known, a last call
+#: "edit 3/8 e3-warmer: rejected — target …" comes with done == expected == 0: a line
+#: to keep (:data:`EDIT_DONE`).
 Progress = Callable[[str, int, int], None]
+
+#: The (done, expected) of the final progress call of each edit.
+EDIT_DONE = (0, 0)
+
+#: Outcome statuses in the words of the live line.
+OUTCOME_WORDS = {
+    "applied": "kept",
+    "rejected_by_gate": "rejected",
+    "pending_review": "queued for review",
+    "rejected_by_user": "rejected by you",
+    "rolled_back": "rolled back",
+    "skipped": "skipped",
+}
 
 #: Asked for more edits after the plan's (hill-climbing): given the session and every
 #: (edit, outcome) so far, oldest first, it returns the session (possibly updated, e.g.
@@ -104,6 +132,8 @@ class SessionEvaluation:
     benchmark_gate: BenchmarkGate  # always built: its runner, benchmark and cache serve snapshots
     gated: bool
     benchmark_path: Path | None = None
+    #: Each snapshot's per-task mean scores, by label ("baseline", "after").
+    task_scores: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @classmethod
     def from_config(
@@ -145,16 +175,30 @@ class SessionEvaluation:
                 progress=report,
             )
         )
+        self.task_scores[label] = _task_means(results)
         return to_snapshot(bench, results, elapsed_seconds=time.perf_counter() - started)
 
-    def gate(self, progress: Progress | None = None) -> _LabelledGate | None:
-        """The edit gate for execute_edits, reporting progress per edit; None when off."""
-        return _LabelledGate(self.benchmark_gate, progress) if self.gated else None
+    def gate(
+        self,
+        progress: Progress | None = None,
+        position: Callable[[], tuple[int, int]] | None = None,
+    ) -> _LabelledGate | None:
+        """The edit gate for execute_edits, reporting progress per edit; None when off.
+
+        ``position`` gives the (number, count) of the edit about to be gated."""
+        if not self.gated:
+            return None
+        return _LabelledGate(self.benchmark_gate, progress, position)
 
     def on_inconclusive(self, mode: AutonomyMode) -> OnInconclusive:
         """Where an edit the gate could not decide goes: ``[specdistill.gate]
         on_inconclusive`` if set, else a person's queue in tiered mode, rejected otherwise."""
         return inconclusive_route(self.benchmark_gate.config.on_inconclusive, mode)
+
+    def reach(self) -> Reach:
+        """The student and the benchmark's tasks, for the plan screen's param check."""
+        gate = self.benchmark_gate
+        return Reach.of(gate.runner.student, gate.benchmark.tasks)
 
     def close(self) -> None:
         if self.benchmark_gate.cache is not None:
@@ -162,11 +206,21 @@ class SessionEvaluation:
 
 
 class _LabelledGate:
-    """The benchmark gate, with its progress labelled by the edit it is gating."""
+    """The benchmark gate, with its progress labelled by the edit it is gating; it keeps
+    each verdict and the diff it judged, for the session's evidence."""
 
-    def __init__(self, gate: BenchmarkGate, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        gate: BenchmarkGate,
+        progress: Progress | None,
+        position: Callable[[], tuple[int, int]] | None = None,
+    ) -> None:
         self._gate = gate
         self._progress = progress
+        self._position = position
+        self.verdicts: dict[str, GateVerdict] = {}
+        self.diffs: dict[str, str] = {}
+        self.tallies: dict[str, GateTally] = {}
 
     def evaluate(
         self,
@@ -176,12 +230,39 @@ class _LabelledGate:
         candidate: SpecHome,
         should_stop: Callable[[], bool] | None = None,
     ) -> GateVerdict:
-        if self._progress is not None:
-            report, label = self._progress, f"gating {edit.id}"
-            self._gate.progress = lambda runs, budget, result: report(label, runs, budget)
-        return self._gate.evaluate(
-            edit, baseline=baseline, candidate=candidate, should_stop=should_stop
-        )
+        self.diffs[edit.id] = spec_diff(baseline.root, candidate.root)
+        head = edit_label(edit.id, self._position)
+        line, counts = [f"{head}: starting"], [0, 0]  # the live line; runs done, budget
+        report = self._progress
+
+        def runs(done: int, budget: int, result: TaskResult) -> None:
+            counts[:] = [done, budget]
+            if report is not None:
+                report(line[0], done, budget)
+
+        def watch(tally: GateTally) -> None:
+            self.tallies[edit.id] = tally
+            line[0] = f"{head}: {tally.line()}"
+            if report is not None:
+                report(line[0], counts[0], counts[1])
+
+        self._gate.progress, self._gate.watch = runs, watch
+        try:
+            verdict = self._gate.evaluate(
+                edit, baseline=baseline, candidate=candidate, should_stop=should_stop
+            )
+        finally:
+            self._gate.progress = self._gate.watch = None
+        self.verdicts[edit.id] = verdict
+        return verdict
+
+
+def edit_label(edit_id: str, position: Callable[[], tuple[int, int]] | None) -> str:
+    """``edit 3/8 e3-warmer`` (``edit e3-warmer`` when the position is unknown)."""
+    if position is None:
+        return f"edit {edit_id}"
+    number, count = position()
+    return f"edit {number}/{count} {edit_id}"
 
 
 def inconclusive_route(configured: OnInconclusive | None, mode: AutonomyMode) -> OnInconclusive:
@@ -233,6 +314,7 @@ def run_session(
     if plan.session_id and plan.session_id != sid:
         metadata["plan_session_id"] = plan.session_id
     try:
+        plan = screen_session_plan(plan, spec_home, evaluation, mode)  # before anything runs
         with checkpointed_run(
             spec_home, command="run", session_id=sid, allow_dirty=allow_dirty, notify=notify
         ) as run:
@@ -247,6 +329,22 @@ def run_session(
             )  # fmt: skip
     finally:
         evaluation.close()
+
+
+def screen_session_plan(
+    plan: LearningPlan, home: SpecHome, evaluation: SessionEvaluation, mode: AutonomyMode
+) -> LearningPlan:
+    """The plan screen (:mod:`specdistill.screen`) against the home and the session's
+    benchmark and student: a bad edit raises InvalidEdit before any student run, any
+    commit or any session record."""
+    gate = evaluation.benchmark_gate
+    return screen_plan(
+        plan,
+        home,
+        clusters=gate.benchmark.clusters if evaluation.gated else None,
+        reach=evaluation.reach(),
+        mode=mode,
+    )
 
 
 def start_session(
@@ -323,9 +421,17 @@ def execute_phase(
         outcomes: list[EditOutcome] = []
         history: list[tuple[Edit, EditOutcome]] = []
         routing: list[RoutedEdit] = []
+        evidence = EvidenceRecord()
+        contexts: list[ApplyContext] = []
+
+        def position() -> tuple[int, int]:
+            return len(outcomes) + 1, len(plan.edits)
+
+        gate = evaluation.gate(progress, position)
 
         def record(edit: Edit, outcome: EditOutcome) -> None:
             nonlocal session
+            label = edit_label(edit.id, position)
             # ``edit`` carries the tier execute routed it with: freeze that before the
             # outcome, so no recorded outcome lacks the routing it came from.
             routing.append(
@@ -334,18 +440,26 @@ def execute_phase(
                 )
             )
             save_routing(store, session.id, routing)
+            evidence.edits.append(_edit_evidence(edit, outcome, gate, contexts[-1]))
+            save_evidence(store, session.id, evidence)
             outcomes.append(outcome)
             history.append((edit, outcome))
             session = _save(store, session, edit_outcomes=list(outcomes))
+            if progress is not None:
+                tally = gate.tallies.get(edit.id) if gate is not None else None
+                words = OUTCOME_WORDS.get(outcome.status, outcome.status)
+                progress(f"{label}: {words}" + (f" — {tally.counts()}" if tally else ""),
+                         *EDIT_DONE)  # fmt: skip
 
         def execute(edits: list[Edit]) -> None:
+            contexts.append(ApplyContext(home=home.root, session_id=session.id))
             execute_edits(
                 edits=edits,
-                ctx=ApplyContext(home=home.root, session_id=session.id),
+                ctx=contexts[-1],
                 autonomy_mode=session.autonomy_mode,
                 on_outcome=record,
                 checkpoint=run,
-                gate=evaluation.gate(progress),
+                gate=gate,
                 on_inconclusive=evaluation.on_inconclusive(session.autonomy_mode),
             )
 
@@ -360,7 +474,14 @@ def execute_phase(
             execute(extra)
         update: dict[str, Any] = {"git_checkpoint_post": run.store.head()}
         if run.signals.received is None:
-            update["benchmark_after"] = evaluation.snapshot(home, "after", progress)
+            after = evaluation.snapshot(home, "after", progress)
+            update["benchmark_after"] = after
+            evidence.overall = paired_change(
+                evaluation.task_scores.get("baseline", {}),
+                evaluation.task_scores.get("after", {}),
+                after.overall_score - before.overall_score,
+            )
+            save_evidence(store, session.id, evidence)
         else:
             not_attempted = sum(o.error == INTERRUPTED_REASON for o in outcomes)
             update["error"] = (
@@ -377,6 +498,47 @@ def execute_phase(
         raise
     _write_reports(store, session, plan, notify)
     return session
+
+
+def _edit_evidence(
+    edit: Edit, outcome: EditOutcome, gate: _LabelledGate | None, ctx: ApplyContext
+) -> EditEvidence:
+    """The edit's diff and the gate's verdict on it (see :mod:`~specdistill.sessions.evidence`)."""
+    verdict = gate.verdicts.pop(edit.id, None) if gate is not None else None
+    diff = gate.diffs.pop(edit.id, None) if gate is not None else None
+    source = "gate" if diff is not None else ""
+    if diff is None and outcome.status == "applied":
+        applied = ctx.applied_result(edit.id)
+        diff, source = (applied.unified_diff(ctx.home), "applied") if applied else (None, "")
+    if diff is None and outcome.status == "pending_review":
+        diff = preview_diff(edit, ctx)
+        source = "preview" if diff is not None else ""
+    return edit_evidence(edit.id, diff or "", source, verdict)
+
+
+def preview_diff(edit: Edit, ctx: ApplyContext) -> str | None:
+    """What ``edit`` would change in the spec at ``ctx`` now, as a unified diff; None when
+    it cannot be previewed (no applier, a plug-in applier, or it no longer applies)."""
+    registry = default_registry()
+    if not registry.is_supported(edit.op):
+        return None
+    applier = registry.get(edit.op)
+    if not isinstance(applier, FileEditApplier):
+        return None
+    try:
+        changes = applier.preview(edit, ctx)
+    except SpecdistillError:
+        return None
+    return "".join(c.unified_diff(c.path.relative_to(ctx.home).as_posix()) for c in changes)
+
+
+def _task_means(results: Sequence[TaskResult]) -> dict[str, float]:
+    """Each task's mean score over its scored runs (tasks with none are left out)."""
+    scores: dict[str, list[float]] = {}
+    for r in results:
+        if r.scored and r.score is not None:
+            scores.setdefault(r.task_id, []).append(r.score)
+    return {t: sum(v) / len(v) for t, v in scores.items()}
 
 
 def interrupted_by(session: LearningSession) -> int | None:

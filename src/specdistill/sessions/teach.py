@@ -48,6 +48,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from specdistill import openjarvis
 from specdistill.apply import require_spec_home
 from specdistill.checkpoint.run import CheckpointRun, Notify, checkpointed_run, new_session_id
 from specdistill.errors import EndpointError, InvalidInput
@@ -66,6 +67,7 @@ from specdistill.models import (
     SessionStatus,
     TriggerKind,
 )
+from specdistill.screen import Reach
 from specdistill.sessions.run import (
     Progress,
     SessionEvaluation,
@@ -100,6 +102,28 @@ from specdistill.teacher.traces import Trace
 T = TypeVar("T")
 #: Teacher failures that end a hill-climb cleanly (the rounds done are kept).
 ROUND_STOPS = (BudgetExceeded, TeacherReplyError, EndpointError)
+
+
+def addressed(plan: LearningPlan) -> LearningPlan:
+    """The plan with each cluster's ``addressed_by_edit_ids``: the edits whose
+    ``expected_improvement`` names it (what OpenJarvis's planner records)."""
+    clusters = [
+        cluster.model_copy(
+            update={
+                "addressed_by_edit_ids": [
+                    e.id for e in plan.edits if e.expected_improvement == cluster.id
+                ]
+            }
+        )
+        for cluster in plan.failure_clusters
+    ]
+    return plan.model_copy(update={"failure_clusters": clusters})
+
+
+def openjarvis_traces(home: SpecHome) -> Path | None:
+    """An OpenJarvis home's traces database (``[traces] db_path``, else ``traces.db``),
+    if it has one."""
+    return openjarvis.traces_db(home.root, openjarvis.read_config(home.root))
 
 
 def traces_path(home: SpecHome) -> Path | None:
@@ -163,6 +187,7 @@ class _Rounds:
         self.clusters = list(clusters)
         self.policy = policy
         self.done = 0
+        self.reach: Reach | None = None  # the plan screen's param check
 
     def __call__(
         self, session: LearningSession, history: Sequence[tuple[Edit, EditOutcome]]
@@ -181,6 +206,7 @@ class _Rounds:
                         home=store.home,
                         clusters=self.clusters,
                         policy=self.policy,
+                        reach=self.reach,
                     )
                 )
             except ROUND_STOPS as exc:
@@ -197,8 +223,10 @@ class _Rounds:
                 session_id=session.id,
                 failure_clusters=self.clusters,
                 edits=[edit],
+                teacher_model=teacher.log.model,
                 estimated_cost_usd=round(teacher.log.ledger.spent_usd, 6),
             )
+            plan = addressed(plan)
             path = store.session_dir(session.id) / f"plan-round-{self.done}.json"
             atomic_write_bytes(path, plan.model_dump_json(indent=2).encode() + b"\n", mode=0o444)
             return teacher.sync(session), [edit]
@@ -264,6 +292,7 @@ def _diagnose_and_plan(
                     summary=summary,
                     policy=policy,
                     max_edits=settings.max_edits,
+                    reach=evaluation.reach(),
                 )
             )
         except BudgetExceeded as exc:
@@ -274,7 +303,10 @@ def _diagnose_and_plan(
             log.converted.extend(result.converted)
     elif not clusters and session.error is None:
         log.note("no failure cluster was confirmed by the student's runs: nothing to plan")
-    plan = plan.model_copy(update={"estimated_cost_usd": round(log.ledger.spent_usd, 6)})
+    cost = round(log.ledger.spent_usd, 6)
+    plan = addressed(
+        plan.model_copy(update={"estimated_cost_usd": cost, "teacher_model": log.model})
+    )
     session = freeze_plan(store, session, plan)  # frozen before anything executes
     return teacher.sync(session), plan
 
@@ -309,6 +341,10 @@ def teach_session(
     if rounds is not None and rounds < 1:
         raise InvalidInput(f"--rounds {rounds}: must be at least 1")
     trace_file = Path(traces) if traces is not None else traces_path(spec_home)
+    if trace_file is None:
+        trace_file = openjarvis_traces(spec_home)
+        if trace_file is not None and notify is not None:
+            notify(f"no --traces given: using the OpenJarvis traces database {trace_file}")
     if trace_file is None:
         raise InvalidInput(
             "no traces: pass --traces FILE (or a ready plan with --plan)",
@@ -374,6 +410,7 @@ def _run(
     more = None
     if rounds is not None and session.error is None:
         more = _Rounds(teacher, rounds, plan.failure_clusters, policy)
+        more.reach = evaluation.reach()
     return execute_phase(
         store, session, plan, run=run, evaluation=evaluation, progress=progress,
         notify=notify, more_edits=more,
