@@ -25,6 +25,13 @@ from specdistill import (
     init_home,
 )
 from specdistill.models import SessionStatus
+from specdistill.sessions.evidence import (
+    ClusterEvidence,
+    EditEvidence,
+    EvidenceRecord,
+    FlipEvidence,
+    save_evidence,
+)
 from specdistill.sessions.report import write_reports
 from specdistill.sessions.store import SessionStore
 
@@ -119,7 +126,54 @@ def hostile_session(tmp_path: Path) -> tuple[SessionStore, LearningSession, Lear
     session = session.model_copy(update={"ended_at": session.started_at + timedelta(seconds=75)})
     plan = LearningPlan(session_id=session.id, edits=edits)
     store.create(session, plan)
+    save_evidence(store, session.id, hostile_evidence())
     return store, session, plan
+
+
+def hostile_evidence() -> EvidenceRecord:
+    """Evidence as a gated run records it: the rejected edit harmed 'other'."""
+
+    def est(cluster: str, role: str, mean: float, low: float, high: float) -> ClusterEvidence:
+        return ClusterEvidence(
+            cluster=cluster, role=role, n=8, mean_delta=mean, ci_low=low, ci_high=high
+        )
+
+    return EvidenceRecord(
+        edits=[
+            EditEvidence(
+                edit_id=HOSTILE_ID,
+                diff=f"--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+{SCRIPT}\n",
+                diff_source="gate",
+                verdict="reject",
+                sentences=[f"'other' got worse {SCRIPT}"],
+                clusters=[
+                    est(HOSTILE_CLUSTER, "target", 0.0, -0.2, 0.2),
+                    est("other", "off_target", -0.5, -0.9, -0.1),
+                    est("other", "pooled", -0.5, -0.9, -0.1),
+                ],
+                flips=[
+                    FlipEvidence(
+                        task_id="t1",
+                        cluster="other",
+                        question=f"Q {SCRIPT}",
+                        before_score=1.0,
+                        after_score=0.0,
+                        before_answer="right",
+                        after_answer=f"wrong {SCRIPT}",
+                    )
+                ],
+            ),
+            EditEvidence(
+                edit_id="kept",
+                diff="--- a/agents/a/system_prompt.md\n+++ b/agents/a/system_prompt.md\n"
+                "@@ -1 +1 @@\n-old\n+HELP\n",
+                diff_source="gate",
+                verdict="accept",
+                clusters=[est(HOSTILE_CLUSTER, "target", 0.3, 0.1, 0.5)],
+            ),
+            EditEvidence(edit_id="queued", diff="--- a/p\n+++ b/p\n@@ -1 +1 @@\n-a\n+maybe\n"),
+        ]
+    )
 
 
 def test_html_report_is_well_formed_self_contained_and_escapes_the_teacher(
@@ -154,16 +208,21 @@ def test_html_charts_draw_each_cluster_and_each_measured_edit(tmp_path: Path) ->
     assert len(bars["before"]) == len(bars["after"]) == 3
     width = [float(r["width"] or 0) for r in bars["after"][:1] + bars["before"][:1]]
     assert width[0] > width[1]  # the first cluster improved 0.2 → 0.5
-    gated = [r for r in rects if (r.get("class") or "").startswith("bar-")]
-    assert [r["class"] for r in gated] == ["bar-rejected", "bar-applied"]  # 'queued' unmeasured
-    assert len(doc.tags) and [t for t, _ in doc.tags].count("svg") == 2
+    # one chart per gated edit, a bar per cluster: the harm on 'other' is a red bar
+    charts = [a for t, a in doc.tags if t == "svg" and a.get("class") == "estimates"]
+    assert len(charts) == 2  # 'queued' was never measured
+    groups = [a["data-cluster"] for t, a in doc.tags if t == "g" and "data-cluster" in a]
+    assert groups == [HOSTILE_CLUSTER, "other", "other clusters (pooled)", HOSTILE_CLUSTER]
+    kinds = [r["class"] for r in rects if r.get("class") in ("up", "down", "flat")]
+    assert kinds == ["flat", "down", "down", "up"]
+    assert [t for t, _ in doc.tags].count("svg") == 3
 
 
 def test_markdown_report_has_the_facts_and_no_live_markup(tmp_path: Path) -> None:
     store, session, plan = hostile_session(tmp_path)
     md = write_reports(store, session, plan)[0].read_text()
     # Outside code fences (where markdown shows text verbatim) no markup is live.
-    prose = re.sub(r"```text\n.*?\n```", "", md, flags=re.S)
+    prose = re.sub(r"```(text|diff)\n.*?\n```", "", md, flags=re.S)
     assert "<script" not in prose and "<img" not in prose and "<b>" not in prose
     assert "&lt;script&gt;" in md
     for fact in (
@@ -172,7 +231,10 @@ def test_markdown_report_has_the_facts_and_no_live_markup(tmp_path: Path) -> Non
         "took 1m 15.0s",
         "1" * 40,
         "| other | 0.600 | 0.600 | +0.000 |",
-        "| kept | replace_system_prompt | review | applied | +0.300 |",
+        "| kept | replace_system_prompt | review | applied | +0.300 (n=8) | – |",
+        "**1 kept, 1 rejected, 1 waiting for review, 0 skipped**; overall 0.400 → 0.550 (+0.150)",
+        "| other | -0.500 \\[95%: -0.900, -0.100\\] over 8 tasks |",
+        "```diff\n--- a/p\n+++ b/p\n@@ -1 +1 @@\n-a\n+maybe\n```",
         "20260105-000000-eeeeee:queued (replace_system_prompt, review tier)",
     ):
         assert fact in md

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Collection, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from specdistill.errors import GateInterrupted
@@ -44,13 +44,86 @@ from specdistill.evaluation.spec_view import SpecFiles
 from specdistill.evaluation.students import OpenAIStudent, Student
 from specdistill.gate.config import GateConfig, Pair
 from specdistill.gate.decision import GateDecision, Verdict
-from specdistill.gate.sequential import decide, finish, next_task, start, step
+from specdistill.gate.sequential import GateState, decide, finish, next_task, start, step
 from specdistill.gate.stats import decide_mean, task_order
 from specdistill.home import SpecHome
 from specdistill.models import Edit
 
 #: Called as (runs so far, the gate's budget in runs, the latest result).
 GateProgress = Callable[[int, int, TaskResult], None]
+
+#: How many flipped tasks a verdict keeps per direction (better, worse): a sample for
+#: reports, not evidence (the decision uses every pair).
+FLIPS_KEPT = 3
+#: Characters kept of a flipped task's question and of each answer.
+FLIP_TEXT_CHARS = 400
+
+
+@dataclass(frozen=True)
+class Flip:
+    """A task whose score moved between the baseline and the candidate spec.
+
+    The question and answers are untrusted (the benchmark's and the student's text),
+    cut to :data:`FLIP_TEXT_CHARS`; a caller that shows them scrubs and escapes them.
+    """
+
+    task_id: str
+    cluster: str
+    question: str
+    baseline_score: float
+    candidate_score: float
+    baseline_answer: str | None
+    candidate_answer: str | None
+
+    @property
+    def better(self) -> bool:
+        return self.candidate_score > self.baseline_score
+
+
+@dataclass(frozen=True)
+class GateTally:
+    """Where the gate stands on one edit after each pair, for a live line.
+
+    Counts are of scored pairs (``errors`` apart); ``others_*`` pool the off-target
+    clusters. ``leaning`` reads the means so far (a hint, not the decision): accept when
+    the target is up and the others are down by less than ``eps``; ``verdict`` is set
+    once the gate has decided.
+    """
+
+    target: str
+    target_better: int = 0
+    target_worse: int = 0
+    target_tied: int = 0
+    others_better: int = 0
+    others_worse: int = 0
+    others_tied: int = 0
+    errors: int = 0
+    leaning: Literal["accept", "reject", "undecided"] = "undecided"
+    verdict: Verdict | None = None
+
+    def counts(self) -> str:
+        """``target 7↑ 1↓, others 24 = 1↓`` (plain text)."""
+        target = f"target {self.target_better}↑ {self.target_worse}↓"
+        if self.target_tied:
+            target += f" {self.target_tied} ="
+        others = f"others {self.others_tied} ="
+        if self.others_better:
+            others += f" {self.others_better}↑"
+        if self.others_worse:
+            others += f" {self.others_worse}↓"
+        errors = f", {self.errors} errored" if self.errors else ""
+        return f"{target}, {others}{errors}"
+
+    def line(self) -> str:
+        """``target 7↑ 1↓, others 24 = 1↓, leaning reject`` (or the verdict once decided)."""
+        if self.verdict is not None:
+            word = {"accept": "kept", "reject": "rejected"}.get(self.verdict, self.verdict)
+            return f"{self.counts()}, {word}"
+        return f"{self.counts()}, leaning {self.leaning}"
+
+
+#: Called after each pair the gate judged (and once more when it has decided).
+GateWatch = Callable[[GateTally], None]
 
 #: Given (baseline home, candidate home, tasks), the ids of the tasks whose student-visible
 #: inputs the edit does not change. Must err towards "changed": a task wrongly called
@@ -114,9 +187,16 @@ class GateVerdict:
     decision: GateDecision | None = field(default=None, repr=False)
     outcome: Verdict = "reject"
     unchanged: tuple[str, ...] = ()
+    #: A bounded sample of tasks whose score moved (see :class:`Flip`).
+    flips: tuple[Flip, ...] = ()
 
     @classmethod
-    def from_decision(cls, decision: GateDecision, unchanged: Collection[str] = ()) -> GateVerdict:
+    def from_decision(
+        cls,
+        decision: GateDecision,
+        unchanged: Collection[str] = (),
+        flips: Sequence[Flip] = (),
+    ) -> GateVerdict:
         """The verdict of a finished decision."""
         deltas = {c.cluster: round(c.mean_delta, 6) for c in decision.clusters if c.n > 0}
         target = decision.target
@@ -131,6 +211,7 @@ class GateVerdict:
             decision=decision,
             outcome="reject" if decision.verdict == "continue" else decision.verdict,
             unchanged=tuple(sorted(unchanged)),
+            flips=tuple(flips),
         )
 
     @classmethod
@@ -170,7 +251,10 @@ class BenchmarkGate:
         self.concurrency = concurrency
         self.seed = seed
         self.progress = progress
+        #: Told where the gate stands after each pair (a live line); None: nobody asks.
+        self.watch: GateWatch | None = None
         self._runs = 0
+        self._flips: list[Flip] = []
         self._should_stop: Callable[[], bool] | None = None
         #: runs per task and spec: the config's, or 3 for an LLM student and 1 otherwise
         self.repeats = self.config.repeats or (3 if isinstance(student, OpenAIStudent) else 1)
@@ -237,6 +321,7 @@ class BenchmarkGate:
         unchanged: Collection[str] | None,
     ) -> GateVerdict:
         self._runs = 0
+        self._flips = []
         target = edit.expected_improvement
         clusters = self.benchmark.clusters
         if target not in clusters:
@@ -254,12 +339,18 @@ class BenchmarkGate:
         if self.config.mode == "mean":
             chosen = [tasks[t] for t in order[: self.config.subsample]]
             pairs = await self._pairs(chosen, baseline, candidate)
-            return GateVerdict.from_decision(decide_mean(pairs, target, self.config))
+            decision = decide_mean(pairs, target, self.config)
+            self._tell(_mean_tally(pairs, target, decision.verdict))
+            return GateVerdict.from_decision(decision, flips=self._flips)
         if unchanged is None and self.unchanged_tasks is not None:
             unchanged = self.unchanged_tasks(baseline, candidate, self.benchmark.tasks)
         same = frozenset(unchanged or ()) & tasks.keys()
         decision = await self._sequential(order, tasks, target, baseline, candidate, same)
-        return GateVerdict.from_decision(decision, same)
+        return GateVerdict.from_decision(decision, same, self._flips)
+
+    def _tell(self, tally: GateTally) -> None:
+        if self.watch is not None:
+            self.watch(tally)
 
     def _check_stop(self) -> None:
         if self._should_stop is not None and self._should_stop():
@@ -296,8 +387,11 @@ class BenchmarkGate:
                 break
             for pair in await self._pairs([tasks[t] for t in batch], baseline, candidate):
                 state = step(state, pair)
+                self._tell(state_tally(state))
             used.update(batch)
-        return decide(state)
+        decision = decide(state)
+        self._tell(replace(state_tally(state), verdict=decision.verdict))
+        return decision
 
     async def _pairs(
         self, chosen: Sequence[Task], baseline: SpecHome, candidate: SpecHome
@@ -326,9 +420,83 @@ class BenchmarkGate:
                 )
             )
             self._runs += runs
+            self._keep_flip(task, base, cand)
             if self.progress is not None:
                 self.progress(self._runs, 2 * r * self.config.n_max, cand[-1])
         return pairs
+
+    def _keep_flip(
+        self, task: Task, base: Sequence[TaskResult], cand: Sequence[TaskResult]
+    ) -> None:
+        """Keep ``task`` as a flip if its score moved and its direction has room."""
+        before, after = _mean_score(base), _mean_score(cand)
+        if before is None or after is None or before == after:
+            return
+        better = after > before
+        if sum(f.better == better for f in self._flips) >= FLIPS_KEPT:
+            return
+        self._flips.append(
+            Flip(
+                task_id=task.id,
+                cluster=task.cluster,
+                question=_cut(task.input),
+                baseline_score=before,
+                candidate_score=after,
+                baseline_answer=_answer(base),
+                candidate_answer=_answer(cand),
+            )
+        )
+
+
+def state_tally(state: GateState) -> GateTally:
+    """The live counts of a sequential gate's state (pure)."""
+    target, others = state.tracks[0], state.pooled
+    cfg = state.cfg
+    if target.n == 0:
+        leaning: Literal["accept", "reject", "undecided"] = "undecided"
+    elif target.mean > cfg.delta_min and (others.n == 0 or others.mean > -cfg.eps):
+        leaning = "accept"
+    else:
+        leaning = "reject"
+    return GateTally(
+        target=state.target,
+        target_better=target.wins,
+        target_worse=target.losses,
+        target_tied=target.ties,
+        others_better=others.wins,
+        others_worse=others.losses,
+        others_tied=others.ties,
+        errors=state.errors,
+        leaning=leaning,
+    )
+
+
+def _mean_tally(pairs: Sequence[Pair], target: str, verdict: Verdict) -> GateTally:
+    counts = {"tb": 0, "tw": 0, "tt": 0, "ob": 0, "ow": 0, "ot": 0}
+    errors = 0
+    for p in pairs:
+        d = p.delta
+        if d is None:
+            errors += 1
+            continue
+        side = "t" if p.cluster == target else "o"
+        counts[side + ("b" if d > 0 else "w" if d < 0 else "t")] += 1
+    return GateTally(
+        target, counts["tb"], counts["tw"], counts["tt"], counts["ob"], counts["ow"],
+        counts["ot"], errors, verdict=verdict,
+    )  # fmt: skip
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= FLIP_TEXT_CHARS else text[:FLIP_TEXT_CHARS] + "…"
+
+
+def _answer(results: Sequence[TaskResult]) -> str | None:
+    """The first scored run's answer (cut), or None."""
+    for x in results:
+        if x.scored and x.answer is not None:
+            return _cut(x.answer)
+    return None
 
 
 def _mean_score(results: Sequence[TaskResult]) -> float | None:

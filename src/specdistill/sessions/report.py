@@ -16,22 +16,32 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from specdistill.models import LearningPlan, LearningSession
 from specdistill.sessions.report_facts import (
+    DELTA_NOTE,
+    GATE_OTHERS_LABEL,
+    GATE_TARGET_LABEL,
     QUEUE_SEPARATOR,
     TIERS_REDERIVED,
     ClusterRow,
     EditRow,
     SessionFacts,
+    ended_text,
     fmt_cluster_deltas,
     fmt_delta,
     fmt_duration,
+    fmt_estimate,
     fmt_score,
     fmt_time,
+    load_evidence,
+    others_cell,
     queue_id,
     session_facts,
+    summarize,
+    target_cell,
     teacher_lines,
 )
 from specdistill.sessions.report_html import render_html
@@ -52,11 +62,11 @@ def md_text(value: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def md_block(value: str) -> str:
+def md_block(value: str, language: str = "text") -> str:
     """Untrusted multi-line text as a fenced block (a fence longer than any inside it)."""
     longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
     fence = "`" * max(3, longest + 1)
-    return f"{fence}text\n{value.rstrip()}\n{fence}"
+    return f"{fence}{language}\n{value.rstrip()}\n{fence}"
 
 
 # -- markdown --------------------------------------------------------------------------
@@ -65,14 +75,21 @@ def md_block(value: str) -> str:
 def render_markdown(facts: SessionFacts) -> str:
     """The session as markdown (GitHub-flavoured tables)."""
     s = facts.session
+    summary = facts.summary or summarize(s)
     lines = [
         f"# Session {md_text(s.id)}",
         "",
+        f"**{md_text(summary.counts_line())}**; {md_text(summary.change_line())}",
+        "",
+    ]
+    if facts.evidence_note:
+        lines += [f"_{md_text(facts.evidence_note)}_", ""]
+    lines += [
         f"- **status:** {s.status.value}" + (f" — {md_text(s.error)}" if s.error else ""),
         f"- **trigger:** {s.trigger.value}",
         f"- **mode:** {s.autonomy_mode.value}",
         f"- **started:** {fmt_time(s.started_at)}",
-        f"- **ended:** {fmt_time(s.ended_at)} (took {fmt_duration(facts.duration_seconds)})",
+        f"- **ended:** {md_text(ended_text(s))}",
         f"- **checkpoint before:** {md_text(s.git_checkpoint_pre or '–')}",
         f"- **checkpoint after:** {md_text(s.git_checkpoint_post or '–')}",
         f"- **teacher cost:** ${s.teacher_cost_usd:.4f}",
@@ -87,36 +104,71 @@ def render_markdown(facts: SessionFacts) -> str:
     lines += ["", "## Edits", ""]
     if facts.edits:
         lines += [
-            "| edit | op | tier | outcome | Δ target | Δ per cluster | reason |",
-            "|---|---|---|---|---:|---|---|",
+            f"| edit | op | tier | outcome | {GATE_TARGET_LABEL} | {GATE_OTHERS_LABEL} | reason |",
+            "|---|---|---|---|---:|---:|---|",
         ]
         for row in facts.edits:
             lines.append(
                 f"| {md_text(row.edit_id)} | {row.op} | {row.tier} | {row.status} "
-                f"| {fmt_delta(row.benchmark_delta)} "
-                f"| {md_text(fmt_cluster_deltas(row.cluster_deltas))} "
-                f"| {md_text(row.error or '')} |"
+                f"| {target_cell(row)} | {others_cell(row)} "
+                f"| {md_text(row.short_reason)} |"
             )
+        lines += ["", f"_{DELTA_NOTE}_"]
     else:
         lines.append("No edits.")
     for row in facts.edits:
-        if row.rationale or row.gate_report:
-            lines += ["", f"### {md_text(row.edit_id)}", ""]
-            if row.rationale:
-                lines += [f"> {md_text(row.rationale)}", ""]
-            if row.gate_report:
-                lines += [md_block(row.gate_report)]
+        lines += ["", *_md_edit(facts, row)]
     lines += ["", "## Review queue", ""]
     if facts.queue:
         for row in facts.queue:
             qid = md_text(queue_id(s.id, row.edit_id))
             lines.append(f"- {qid} ({row.op}, {row.tier} tier)")
+            if row.diff:
+                lines += ["", md_block(row.diff, "diff"), ""]
         lines += ["", "Inspect with `specdistill review show ID`, then "
                   "`specdistill approve ID` (applied through the gate) or "
                   "`specdistill reject ID --reason TEXT`."]  # fmt: skip
     else:
         lines.append("Nothing waits for review.")
     return "\n".join(lines) + "\n"
+
+
+def _md_edit(facts: SessionFacts, row: EditRow) -> list[str]:
+    """One edit's section: verdict in words, the estimate on every cluster, diff, flips."""
+    ev = row.evidence
+    lines = [f"### {md_text(row.edit_id)}: {md_text(row.verdict_words)}", ""]
+    lines.append(f"{row.op}, {row.tier} tier; target cluster {md_text(row.target_cluster or '–')}")
+    if row.rationale:
+        lines += ["", f"> {md_text(row.rationale)}"]
+    if ev is not None and ev.sentences:
+        lines += ["", *(f"- {md_text(x)}" for x in ev.sentences)]
+    elif row.error:
+        lines += ["", f"Why: {md_text(row.error)}"]
+    estimates = list(row.cluster_estimates)
+    if row.others_estimate is not None:
+        estimates.append(row.others_estimate)
+    if estimates:
+        lines += ["", "| cluster | gate Δ [confidence interval] over n tasks |", "|---|---|"]
+        for c in estimates:
+            name = "other clusters (pooled)" if c.role == "pooled" else c.cluster
+            name += " (target)" if c.role == "target" else ""
+            lines.append(f"| {md_text(name)} | {md_text(fmt_estimate(c))} |")
+    if row.status == "pending_review":
+        lines += ["", f"Waits for review as {md_text(queue_id(facts.session.id, row.edit_id))}."]
+    lines += ["", md_block(row.diff, "diff") if row.diff else "No diff recorded."]
+    if ev is not None and ev.diff_truncated:
+        lines.append("(diff cut: it was longer)")
+    if ev is not None and ev.flips:
+        lines += ["", "Tasks that flipped (a sample):", ""]
+        for f in ev.flips:
+            lines.append(
+                f"- {md_text(f.task_id)} ({md_text(f.cluster)}): {md_text(f.question)} — "
+                f"before {md_text(f.before_answer or '–')} ({fmt_score(f.before_score)}), "
+                f"after {md_text(f.after_answer or '–')} ({fmt_score(f.after_score)})"
+            )
+    if row.gate_report:
+        lines += ["", md_block(row.gate_report)]
+    return lines
 
 
 def _md_teacher(session: LearningSession) -> list[str]:
@@ -156,7 +208,10 @@ def write_reports(store: SessionStore, session: LearningSession, plan: LearningP
     Called at the end of a run and after every approve/reject, so the reports always
     match ``session.json``.
     """
-    facts = session_facts(session, plan, load_routing(store, session, plan))
+    evidence, note = load_evidence(store, session.id)
+    facts = session_facts(session, plan, load_routing(store, session, plan), evidence=evidence)
+    if note is not None:
+        facts = replace(facts, evidence_note=note)
     return [
         store.write_file(session.id, REPORT_MD, render_markdown(facts).encode()),
         store.write_file(session.id, REPORT_HTML, render_html(facts).encode()),
