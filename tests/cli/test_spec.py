@@ -185,8 +185,8 @@ def test_bad_plan_files_are_refused(
     assert result.exit_code == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
+    assert len(lines) == 2, result.stderr  # one error line, one hint line
+    assert lines[0].startswith("error: ") and lines[1].startswith("hint: ")
     for needle in expected:
         assert needle in lines[0]
     assert tree_bytes(home) == before
@@ -200,7 +200,8 @@ def test_invalid_edit_names_the_id_and_field_and_nothing_is_written(
     for extra in ([], ["--dry-run"]):
         result = run("apply", plan, "--home", home, "--mode", "auto", *extra)
         assert result.exit_code == 2
-        [line] = result.stderr.strip().splitlines()
+        line, hint = result.stderr.strip().splitlines()  # one error line, one hint line
+        assert line.startswith("error: ") and hint.startswith("hint: ")
         assert f"edit '{edit_id}'" in line
         assert f"field '{field}'" in line
         assert "'../../etc'" in line
@@ -313,6 +314,6 @@ def test_console_script_refuses_an_invalid_plan(home: Path, tmp_path: Path) -> N
     )
     assert proc.returncode == 2
     assert proc.stdout == ""
-    [line] = proc.stderr.strip().splitlines()
-    assert edit_id in line and field in line
+    line, hint = proc.stderr.strip().splitlines()
+    assert edit_id in line and field in line and hint.startswith("hint: ")
     assert tree_bytes(home) == before

@@ -7,7 +7,7 @@
   :mod:`~specdistill.cli.spec` (init, schema, apply, log, rollback, recover),
   :mod:`~specdistill.cli.run` (run, loop, quickstart),
   :mod:`~specdistill.cli.sessions` (review, approve, reject, history, show, doctor),
-  :mod:`~specdistill.cli.bench` (bench run, cache), :mod:`~specdistill.cli.teacher`
+  :mod:`~specdistill.cli.bench` (benchmark run, cache), :mod:`~specdistill.cli.teacher`
   (benchmark build, traces check), :mod:`~specdistill.cli.view` (view: the review page).
 
 Each command parses its options, calls one :mod:`specdistill.commands` function,

@@ -13,9 +13,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from specdistill.cli.app import BenchmarkOption, HomeOption, app, echo_json, handle_errors, out
+from specdistill.cli.render import print_table
 
 benchmark_app = typer.Typer(
-    rich_markup_mode=None, help="Build benchmarks from traces.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Benchmarks: build one from traces, check what it can prove, run it on the spec.",
+    no_args_is_help=True,
 )
 traces_app = typer.Typer(
     rich_markup_mode=None,
@@ -66,7 +69,7 @@ def benchmark_build_command(
     table.add_column("tasks", justify="right")
     for cluster, count in sorted(build.cluster_counts().items()):
         table.add_row(escape(cluster), str(count))
-    out.print(table)
+    print_table(table)
     out.print(
         f"{report.readiness.high} high-feedback traces; {build.duplicates} duplicates merged; "
         f"{len(build.skipped)} skipped"
@@ -119,6 +122,7 @@ def benchmark_check_command(
             cell(c.can_be_guarded, c.guard_needs, "tied"),
             f"{c.others} / " + cell(c.others_guarded, c.others_need, "tied"),
         )
+    print_table(table)
     out.print(
         f"best case: {s.efficacy_wins} target tasks better and none worse prove an "
         f"improvement; an off-target cluster the edit changes needs {s.cluster_ties} tied "
@@ -185,7 +189,7 @@ def traces_check_command(
             table.add_row(
                 label, str(counts.total), str(counts.rated), str(counts.high), str(counts.failing)
             )
-        out.print(table)
+        print_table(table)
         if not problems:
             out.print("ready: enough traces for a benchmark and a diagnosis")
     if problems:

@@ -16,6 +16,7 @@ from specdistill.checkpoint import RollbackReport
 from specdistill.checkpoint.rollback import last_session, new_rollback_id, revert_session
 from specdistill.checkpoint.run import Notify, checkpointed_run
 from specdistill.checkpoint.store import CheckpointStore
+from specdistill.errors import InvalidInput
 from specdistill.home import SpecHome
 from specdistill.models import LearningSession, SessionStatus
 from specdistill.sessions.lifecycle import can_transition, transition
@@ -41,6 +42,12 @@ def rollback_learning_session(
         target = session_id if session_id is not None else last_session(run.store)
         store = SessionStore(spec_home)
         session = store.load(target) if store.session_dir(target).is_dir() else None
+        if session is not None and session.status is SessionStatus.ROLLED_BACK:
+            raise InvalidInput(
+                f"session {target} is already rolled back",
+                hint="'specdistill history' lists the sessions; 'specdistill log' the "
+                "commits that undid it",
+            )
         committed = any(
             entry.kind == "edit" and entry.session_id == target for entry in run.store.log()
         )
