@@ -18,3 +18,8 @@ if [ ! -f "$VENV/.installed-$KEY" ] && [ ! -f "$VENV/.installed-$FULL" ]; then
   touch "$VENV/.installed-$KEY"
 fi
 export PATH="$VENV/bin:$PATH"
+# The quickstart prints commands to run later, when this PATH is gone: name the script.
+# (Not for scripts/test: the tests check what a plain `specdistill` prints.)
+if [ "$(basename "$0")" = quickstart ]; then
+  export SPECDISTILL_INVOKED_AS="$VENV/bin/specdistill"
+fi

@@ -50,3 +50,12 @@ def test_an_error_hint_through_the_real_script_names_it(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert f"create one with '{SCRIPT} init'" in result.stderr
+
+
+def test_the_scripts_name_the_venv_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """scripts/ put .venv/bin on their own PATH only: the printed command is the path."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SPECDISTILL_INVOKED_AS", str(tmp_path / ".venv" / "bin" / "specdistill"))
+    assert prog() == ".venv/bin/specdistill"
+    monkeypatch.setenv("SPECDISTILL_INVOKED_AS", "/opt/sd/bin/specdistill")
+    assert prog() == "/opt/sd/bin/specdistill"

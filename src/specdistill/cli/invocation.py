@@ -16,6 +16,9 @@ import sys
 from pathlib import Path
 
 NAME = "specdistill"
+#: Set by scripts/ (which put .venv/bin on their own PATH, not the user's): the path the
+#: user can run afterwards.
+INVOKED_AS = "SPECDISTILL_INVOKED_AS"
 #: ``specdistill <command>`` quoted in a hint: after a quote, a parenthesis or ``: ``.
 _QUOTED = re.compile(r"(?<=['`(])specdistill(?= [a-z])|(?<=: )specdistill(?= [a-z])")
 
@@ -23,12 +26,15 @@ _QUOTED = re.compile(r"(?<=['`(])specdistill(?= [a-z])|(?<=: )specdistill(?= [a-
 def prog(argv0: str | None = None) -> str:
     """How to run specdistill again, as it was run this time.
 
+    ``$SPECDISTILL_INVOKED_AS`` wins (``scripts/quickstart`` sets it to the venv's script).
     ``specdistill`` when that name on ``PATH`` is the script that runs; the path as typed
     otherwise (``.venv/bin/specdistill``); ``python -m specdistill.cli`` (with the
     interpreter that runs it) for the module form; plain ``specdistill`` for anything else
     (a test runner, an embedding program).
     """
     arg = sys.argv[0] if argv0 is None else argv0
+    if argv0 is None and (told := os.environ.get(INVOKED_AS)):
+        return shlex.quote(_short(told))
     path = Path(arg)
     if path.name == "__main__.py" and path.parent.name == "cli":
         python = "python" if _same(shutil.which("python"), sys.executable) else sys.executable
@@ -38,6 +44,14 @@ def prog(argv0: str | None = None) -> str:
     if os.sep not in arg or _same(shutil.which(NAME), arg):
         return NAME
     return shlex.quote(arg)
+
+
+def _short(path: str) -> str:
+    """``path`` relative to the current folder when it is under it (``.venv/bin/…``)."""
+    try:
+        return os.path.relpath(path) if Path(path).resolve().is_relative_to(Path.cwd()) else path
+    except (OSError, ValueError):
+        return path
 
 
 def _same(found: str | None, path: str) -> bool:
