@@ -7,9 +7,12 @@ and a 200-edit plan mixing the auto-tier ops (routing, model params, agent param
 tools add/remove, tool descriptions) with a few prompt and few-shot edits, then runs
 ``execute_edits`` in AUTO mode on fresh copies of the home. Each edit's time is the
 interval between successive outcomes (route + validate + apply, atomic write with fsync
-included; the first also carries the one-time read of the tier overrides). A baseline
-measured in the same run puts the figure in context: a plain tomlkit parse + dump of the
-same config, and one raw atomic write of it.
+included; the first also carries the one-time read of the tier overrides). Baselines
+measured in the same run put the figure in context: one ``tomllib`` parse of the same
+config (the floor of any safe edit: it must at least be read), a plain tomlkit parse +
+dump of it, one raw atomic write of it, and the reference system's unsafe string splice
+of the same config edits (read, find the line by ``startswith``, replace it, write;
+implemented here for comparison only). Parse caches are cleared before each run.
 
 Prints figures only.
 """
@@ -23,12 +26,14 @@ import statistics
 import sys
 import tempfile
 import time
+import tomllib
 from collections import defaultdict
 from pathlib import Path
 
 import tomlkit
 
 from specdistill import ApplyContext, AutonomyMode, Edit, EditOp, default_registry, execute_edits
+from specdistill.appliers import toml_doc
 from specdistill.diffpatch import make_unified_diff
 from specdistill.fsio import atomic_write_bytes
 from specdistill.tiers import DEFAULT_TIERS, PILLARS
@@ -177,6 +182,8 @@ def run_once(template: Path, scratch: Path, plan: list[Edit]) -> tuple[float, li
     shutil.copytree(template, home)
     ctx = ApplyContext(home=home, session_id="bench")
     registry = default_registry(plugins=False)
+    toml_doc.DOCUMENTS.clear()  # each run parses its config afresh once
+    toml_doc.PLAIN.clear()
     times: list[float] = []
     statuses: dict[str, int] = defaultdict(int)
     last = [0.0]
@@ -214,6 +221,61 @@ def baseline(template: Path, scratch: Path, reps: int = 50) -> tuple[float, floa
     return statistics.median(parse_dump), statistics.median(write)
 
 
+def reference_splice(text: str, header: str, key: str, value: str) -> str:
+    """The reference's string splice (for comparison only: unsafe by design): in the
+    section under ``header``, replace the first line that starts with ``key``."""
+    lines = text.split("\n")
+    start = lines.index(header) + 1
+    for n in range(start, len(lines)):
+        if lines[n].startswith("["):
+            lines.insert(n, f"{key} = {value}")
+            break
+        if lines[n].startswith(key):
+            lines[n] = f"{key} = {value}"
+            break
+    return "\n".join(lines)
+
+
+def splice_baseline(template: Path, scratch: Path, plan: list[Edit]) -> float:
+    """Median seconds of the reference-style splice (read, splice, write) of the plan's
+    config edits, each applied to the config as it is in the template."""
+    source = template / "config.toml"
+    target = scratch / "splice.toml"
+    target.write_bytes(source.read_bytes())
+    times = []
+    for edit in plan:
+        p = edit.payload
+        if edit.op == EditOp.SET_MODEL_FOR_QUERY_CLASS:
+            args = ("[learning.routing.policy_map]", p["query_class"], f'"{p["model"]}"')
+        elif edit.op == EditOp.SET_MODEL_PARAM:
+            args = (f'[models."{p["model"]}"]', p["param"], str(p["value"]))
+        elif edit.op in (EditOp.SET_AGENT_PARAM, EditOp.ADD_TOOL_TO_AGENT):
+            key, value = (p["param"], str(p["value"])) if "param" in p else ("tools", "[]")
+            header = next(
+                h for h in target.read_text().split("\n") if h.startswith(f"[agent.{p['agent']}]")
+            )
+            args = (header, key, value)
+        else:
+            continue
+        t0 = time.perf_counter()
+        text = target.read_text()
+        target.write_text(reference_splice(text, *args))
+        times.append(time.perf_counter() - t0)
+        target.write_bytes(source.read_bytes())
+    return statistics.median(times)
+
+
+def tomllib_baseline(template: Path, reps: int = 50) -> float:
+    """Median seconds of one tomllib parse of config.toml."""
+    text = (template / "config.toml").read_text()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        tomllib.loads(text)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def p90(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
@@ -244,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
             for edit, seconds in zip(plan, times, strict=True):
                 per_op[edit.op.value].append(seconds)
         base_parse, base_write = baseline(template, scratch)
+        base_tomllib = tomllib_baseline(template)
+        base_splice = splice_baseline(template, scratch, plan)
 
     ms = 1000.0
     median_edit = statistics.median(per_edit)
@@ -280,6 +344,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"ratio: median edit / baseline sum = {median_edit / base:.1f}x "
         f"(/ parse+dump alone = {median_edit / base_parse:.1f}x)"
+    )
+    print(
+        f"one tomllib parse of config.toml: {base_tomllib * ms:.2f} ms; "
+        f"median edit / tomllib parse = {median_edit / base_tomllib:.1f}x (target <= 3x)"
+    )
+    print(
+        f"reference-style string splice (read, splice, write; unsafe): {base_splice * ms:.2f} ms; "
+        f"median edit / splice = {median_edit / base_splice:.1f}x"
     )
     return 0
 

@@ -10,9 +10,13 @@ costs are slopes between a small and a large plan, so the fixed cost of a run
     overhead / edit = per-edit cost with checkpoints - per-edit cost without
     fixed / run     = T_ckpt(small) - T_plain(small) - small * overhead
 
-Every figure is the median over runs. Usage::
+Every figure is the median over runs. Git processes are counted the same way
+(slope of ``specdistill.checkpoint.git.spawn_count()``), and a ``--big``-edit
+checkpointed apply is timed whole (target: 200 edits in <= 2 s). For scale, the
+per-edit figures are also given as multiples of one ``tomllib`` parse of the
+home's config.toml. Usage::
 
-    python3 bench/commit_overhead.py [--runs 7] [--small 2] [--large 22] [--json]
+    python3 bench/commit_overhead.py [--runs 7] [--small 2] [--large 22] [--big 200] [--json]
 """
 
 from __future__ import annotations
@@ -24,11 +28,13 @@ import statistics
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 from specdistill import Edit, EditOp, EditPillar, LearningPlan, init_home
 from specdistill.apply import apply_plan
 from specdistill.checkpoint import init_checkpoints
+from specdistill.checkpoint.git import spawn_count
 
 
 def make_plan(n: int) -> LearningPlan:
@@ -52,18 +58,32 @@ def make_plan(n: int) -> LearningPlan:
     return LearningPlan(session_id="bench", edits=edits)
 
 
-def time_apply(scratch: Path, plan: LearningPlan, checkpoint: bool) -> float:
+def time_apply(scratch: Path, plan: LearningPlan, checkpoint: bool) -> tuple[float, int]:
+    """Seconds and git processes of one apply of ``plan`` to a fresh home."""
     home = Path(tempfile.mkdtemp(dir=scratch))
     init_home(home)
     if checkpoint:
         init_checkpoints(home)  # the baseline commit is made once per home: not timed
+    spawned = spawn_count()
     started = time.perf_counter()
     report = apply_plan(plan, home, mode="auto", checkpoint=checkpoint)
     elapsed = time.perf_counter() - started
     applied = sum(o.status == "applied" for o in report.outcomes)
     if applied != len(plan.edits):
         raise SystemExit(f"bench plan did not apply cleanly: {report.outcomes}")
-    return elapsed
+    return elapsed, spawn_count() - spawned
+
+
+def tomllib_parse_seconds(scratch: Path, reps: int = 50) -> float:
+    home = Path(tempfile.mkdtemp(dir=scratch))
+    init_home(home)
+    text = (home / "config.toml").read_text()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        tomllib.loads(text)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def main() -> int:
@@ -71,6 +91,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--small", type=int, default=2)
     parser.add_argument("--large", type=int, default=22)
+    parser.add_argument("--big", type=int, default=200)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     small, large = make_plan(args.small), make_plan(args.large)
@@ -82,12 +103,24 @@ def main() -> int:
         for _ in range(args.runs):
             jobs = [(p, c) for p in ("small", "large") for c in (False, True)]
             random.shuffle(jobs)  # interleaved, so drift hits both sides alike
-            t = {(p, c): time_apply(scratch, small if p == "small" else large, c) for p, c in jobs}
+            m = {(p, c): time_apply(scratch, small if p == "small" else large, c) for p, c in jobs}
+            t = {key: value[0] for key, value in m.items()}
             plain = (t["large", False] - t["small", False]) / span
             ckpt = (t["large", True] - t["small", True]) / span
             overhead = ckpt - plain
             fixed = t["small", True] - t["small", False] - args.small * overhead
-            rows.append({"plain": plain, "checkpoint": ckpt, "overhead": overhead, "fixed": fixed})
+            git_per_edit = (m["large", True][1] - m["small", True][1]) / span
+            rows.append(
+                {
+                    "plain": plain,
+                    "checkpoint": ckpt,
+                    "overhead": overhead,
+                    "fixed": fixed,
+                    "git": git_per_edit,
+                }
+            )
+        big_seconds, big_spawns = time_apply(scratch, make_plan(args.big), True)
+        parse = tomllib_parse_seconds(scratch)
     median = {key: statistics.median(row[key] for row in rows) for key in rows[0]}
     result = {
         "runs": args.runs,
@@ -97,6 +130,12 @@ def main() -> int:
         "commit_overhead_ms_per_edit": round(median["overhead"] * 1000, 2),
         "ratio": round(median["checkpoint"] / median["plain"], 2),
         "fixed_ms_per_run": round(median["fixed"] * 1000, 2),
+        "git_processes_per_edit": round(median["git"], 2),
+        "tomllib_parse_ms": round(parse * 1000, 3),
+        "overhead_per_tomllib_parse": round(median["overhead"] / parse, 1),
+        "big_edits": args.big,
+        "big_checkpointed_apply_s": round(big_seconds, 2),
+        "big_git_processes": big_spawns,
     }
     if args.json:
         print(json.dumps(result, indent=2))
@@ -107,6 +146,15 @@ def main() -> int:
     print(f"  median overhead           : {result['commit_overhead_ms_per_edit']:8.2f} ms / edit")
     print(f"  ratio                     : {result['ratio']:8.2f} x")
     print(f"  fixed cost per run        : {result['fixed_ms_per_run']:8.2f} ms (lock, checks)")
+    print(f"  git processes per edit    : {result['git_processes_per_edit']:8.2f} (target <= 2)")
+    print(
+        f"  one tomllib parse         : {result['tomllib_parse_ms']:8.3f} ms "
+        f"(overhead = {result['overhead_per_tomllib_parse']}x of it)"
+    )
+    print(
+        f"  {args.big}-edit checkpointed apply: {result['big_checkpointed_apply_s']:6.2f} s, "
+        f"{big_spawns} git processes (target <= 2 s)"
+    )
     return 0
 
 

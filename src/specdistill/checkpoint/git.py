@@ -41,6 +41,15 @@ _DROPPED_ENV = (
 )
 
 
+#: git processes started by this process (``run`` and ``start``): benchmarks count them.
+_spawned = 0
+
+
+def spawn_count() -> int:
+    """How many git processes this process has started so far."""
+    return _spawned
+
+
 def _base_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
     env["GIT_TERMINAL_PROMPT"] = "0"
@@ -68,6 +77,7 @@ class Git:
 
         ``literal=False`` for the few commands that take paths, not pathspecs.
         """
+        global _spawned
         full_env = _base_env()
         if index_file is not None:
             full_env["GIT_INDEX_FILE"] = str(index_file)
@@ -76,6 +86,7 @@ class Git:
         cmd = ["git", "-c", "core.hooksPath=/dev/null", *args]
         if literal:
             cmd.insert(1, "--literal-pathspecs")
+        _spawned += 1
         try:
             proc = subprocess.run(
                 cmd,
@@ -98,6 +109,29 @@ class Git:
         if proc.returncode not in ok:
             raise git_failure(args, proc.returncode, proc.stderr, self.cwd)
         return proc
+
+    def start(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start a long-lived ``git <args>`` (a ``--batch``/``--stdin`` reader) on pipes.
+
+        It exits when its stdin is closed, or when this process dies (end of input).
+        """
+        global _spawned
+        full_env = _base_env()
+        if env:
+            full_env.update(env)
+        _spawned += 1
+        try:
+            return subprocess.Popen(
+                ["git", "-c", "core.hooksPath=/dev/null", *args],
+                cwd=self.cwd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=full_env,
+                process_group=0,
+            )
+        except OSError as exc:
+            raise CheckpointError(f"could not run git in {self.cwd}: {exc}") from exc
 
     def out(self, *args: str, **kwargs: Any) -> str:
         """The command's stdout as text, without the trailing newline."""

@@ -241,18 +241,21 @@ def checkpointed_run(
         if lock.took_over is not None:
             notes.append(f"took over a stale lock of {lock.took_over.describe()}")
         store = CheckpointStore(spec_home)
-        notes.extend(recover(spec_home, store))
-        baseline = store.ensure_repo()
-        store.check_git_idle()
-        if baseline:
-            notes.append(f"checkpoint: baseline commit {baseline[:10]} of the spec files")
-        if allow_dirty:
-            manual = store.commit_manual_changes(session_id or None)
-            if manual:
-                notes.append(f"checkpoint: committed your uncommitted changes as {manual[:10]}")
-        elif require_clean:
-            store.check_clean()
-        yield CheckpointRun(store, session_id, signals, lock, notes)
+        try:
+            notes.extend(recover(spec_home, store))
+            baseline = store.ensure_repo()
+            store.check_git_idle()
+            if baseline:
+                notes.append(f"checkpoint: baseline commit {baseline[:10]} of the spec files")
+            if allow_dirty:
+                manual = store.commit_manual_changes(session_id or None)
+                if manual:
+                    notes.append(f"checkpoint: committed your uncommitted changes as {manual[:10]}")
+            elif require_clean:
+                store.check_clean()
+            yield CheckpointRun(store, session_id, signals, lock, notes)
+        finally:
+            store.close()  # the long-lived git readers of in-process commits
 
 
 def init_checkpoints(home: SpecHome | str | os.PathLike[str]) -> list[str]:

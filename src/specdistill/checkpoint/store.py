@@ -26,6 +26,7 @@ from specdistill.checkpoint.commits import OURS_GREP, LogEntry, checkpoint_messa
 from specdistill.checkpoint.faults import fault_point
 from specdistill.checkpoint.git import Git, find_repo_top, parse_status_z
 from specdistill.checkpoint.journal import Journal, JournalEntry
+from specdistill.checkpoint.objects import FastCommits, Unsupported
 from specdistill.errors import CheckpointError, DirtyTree
 from specdistill.home import CONFIG_FILE, LEARNING_DIR, SPEC_PATHS, SpecHome
 
@@ -57,6 +58,14 @@ class CheckpointStore:
         self._prefix = ""
         self._git: Git | None = None
         self._private_index_of: str | None = None  # the commit the private index mirrors
+        #: In-process commits (None: not opened yet; False: this repository needs plumbing).
+        self._fast: FastCommits | bool | None = None
+
+    def close(self) -> None:
+        """End the long-lived git readers of the in-process commits, if any were started."""
+        if isinstance(self._fast, FastCommits):
+            self._fast.close()
+        self._fast = None
 
     # -- the repository ------------------------------------------------------------
     def find_repo(self) -> bool:
@@ -274,16 +283,35 @@ class CheckpointStore:
         if parent is None:
             parent = self.head()
         files = [self.repo_path(p) for p in paths]
-        index = self.private_index(parent)
-        if files:
-            self.git.run("update-index", "--add", "--remove", "--", *files, index_file=index)
-        tree = self.git.out("write-tree", index_file=index)
-        sha = self.commit_tree(tree, parent, message)
+        fast = self._fast_commit(files, message, parent)
+        if fast is None:
+            index = self.private_index(parent)
+            if files:
+                self.git.run("update-index", "--add", "--remove", "--", *files, index_file=index)
+            tree = self.git.out("write-tree", index_file=index)
+            sha = self.commit_tree(tree, parent, message)
+        else:
+            sha = fast
+            self._private_index_of = None  # it holds an older tree: rebuilt when next needed
         self.move_head(sha, parent, message)
-        self.private_index_mirrors(sha)
+        if fast is None:
+            self.private_index_mirrors(sha)
         fault_point(f"{fault_prefix}:after-commit")
         self.sync_index(paths)
         return sha
+
+    def _fast_commit(self, files: list[str], message: str, parent: str | None) -> str | None:
+        """The commit written in-process (no index, no git process), or None when this
+        repository or change needs the plumbing (:mod:`specdistill.checkpoint.objects`)."""
+        if self._fast is None:
+            self._fast = FastCommits.open(self.git) or False
+        if self._fast is False:
+            return None
+        assert isinstance(self._fast, FastCommits)
+        try:
+            return self._fast.commit(files, message, parent)
+        except Unsupported:
+            return None
 
     def commit_tree(self, tree: str, parent: str | None, message: str) -> str:
         parents = ["-p", parent] if parent else []
