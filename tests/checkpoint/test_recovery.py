@@ -137,9 +137,13 @@ INTERRUPTING_CLI = TWO_FILE_APPLIER + textwrap.dedent(
     ]
     real_write = changeset.write_change
     written = []
+    cli_args = sys.argv[2:]
+    home = Path(cli_args[cli_args.index("--home") + 1]).resolve()
 
     def write_change(change):          # a signal arrives between the two files
         real_write(change)
+        if home not in Path(change.path).resolve().parents:
+            return                     # the plan screen's scratch copy, not the home
         written.append(change)
         if len(written) == 2:
             os.kill(os.getpid(), getattr(signal, sys.argv[1]))
