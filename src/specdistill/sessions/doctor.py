@@ -24,10 +24,11 @@ from specdistill.checkpoint.store import CheckpointStore
 from specdistill.context import ApplyContext
 from specdistill.errors import SpecdistillError
 from specdistill.home import SpecHome
+from specdistill.openjarvis import is_openjarvis_session_id
 from specdistill.sessions.consistency import Finding, check, repair_if_needed, stale_markers
 from specdistill.sessions.store import SessionStore
 
-Level = Literal["ok", "warn", "error"]
+Level = Literal["ok", "note", "warn", "error"]
 REINDEX_HINT = "run 'specdistill doctor --reindex' to rebuild it from the session files"
 
 
@@ -126,6 +127,21 @@ def _check_sessions(store: SessionStore) -> list[Check]:
     if store.sessions_dir.is_dir():
         for directory in sorted(store.sessions_dir.iterdir()):
             if directory.is_dir() and directory.name not in ids:
+                if (
+                    is_openjarvis_session_id(directory.name)
+                    and not (directory / "plan.json").exists()
+                ):
+                    # OpenJarvis creates the folder first and writes session.json only when
+                    # a session gets past its checks (too few traces: it stops before).
+                    broken.append(
+                        Check(
+                            "session",
+                            "note",
+                            f"session {directory.name}: an OpenJarvis session that stopped "
+                            "before it wrote a record (e.g. too few traces); nothing to restore",
+                        )
+                    )
+                    continue
                 broken.append(
                     Check(
                         "session",
@@ -134,7 +150,8 @@ def _check_sessions(store: SessionStore) -> list[Check]:
                         f"restore {directory / 'session.json'} from a backup",
                     )
                 )
-    return broken or [Check("sessions", "ok", f"{readable} session file(s) readable")]
+    found = [Check("sessions", "ok", f"{readable} session file(s) readable")]
+    return found + broken if all(c.level == "note" for c in broken) else broken
 
 
 def _check_lock(home: SpecHome) -> Check:
@@ -150,7 +167,6 @@ def _check_lock(home: SpecHome) -> Check:
                 f"if no specdistill command is running on this home, delete {path}",
             )
         return Check("lock", "ok", "free")
-
     if holder.is_stale():
         return Check(
             "lock",
