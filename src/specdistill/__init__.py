@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from specdistill.appliers.base import EditApplier, FileEditApplier, ValidationResult
     from specdistill.appliers.registry import EditApplierRegistry, default_registry
-    from specdistill.apply import ApplyReport, apply_plan
+    from specdistill.apply import ApplyReport
     from specdistill.changeset import FileChange
     from specdistill.checkpoint import (
         CheckpointRun,
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         InitResult,
         SessionRun,
         SessionView,
+        apply_plan,
         approve,
         bench_run,
         benchmark_build,
@@ -98,7 +99,7 @@ _EXPORTS: dict[str, str] = {
     "EditApplierRegistry": "specdistill.appliers.registry",
     "default_registry": "specdistill.appliers.registry",
     "ApplyReport": "specdistill.apply",
-    "apply_plan": "specdistill.apply",
+    "apply_plan": "specdistill.commands",
     "FileChange": "specdistill.changeset",
     "CheckpointRun": "specdistill.checkpoint",
     "CheckpointStore": "specdistill.checkpoint",

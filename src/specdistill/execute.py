@@ -231,7 +231,8 @@ def _validate_and_apply(
                 raise
             if not verdict.accepted:
                 _restore(edit, ctx, pending, checkpoint)
-                queue = verdict.outcome == "inconclusive" and on_inconclusive == "review"
+                # A gate that cannot tell "inconclusive" (no outcome) is asked only when needed.
+                queue = on_inconclusive == "review" and verdict.outcome == "inconclusive"
                 return EditOutcome(
                     edit_id=edit.id,
                     status="pending_review" if queue else "rejected_by_gate",

@@ -29,7 +29,8 @@ from specdistill.apply import apply_plan
 from specdistill.checkpoint import CheckpointStore, init_checkpoints, rollback_session
 from specdistill.checkpoint.commits import describe_edit
 from specdistill.cli import app
-from specdistill.errors import CheckpointError, DirtyTree
+from specdistill.errors import CheckpointError, DirtyTree, InvalidEdit
+from specdistill.example.scaffold import AGENT_FILE, BENCHMARK_FILE, PLAN_FILE
 
 
 def test_init_makes_a_baseline_commit_and_keeps_learning_out(tmp_path: Path) -> None:
@@ -48,7 +49,10 @@ def test_init_makes_a_baseline_commit_and_keeps_learning_out(tmp_path: Path) -> 
     ]
     assert "/learning/" in (root / ".git" / "info" / "exclude").read_text()
     assert not (root / ".gitignore").exists()
-    assert status(root) == ""
+    # The spec is committed; the scaffold's own files (agent, benchmark, plan) are the
+    # user's to commit or not, and nothing else is left over.
+    scaffold = {AGENT_FILE, BENCHMARK_FILE, PLAN_FILE}
+    assert status(root).splitlines() == [f"?? {name}" for name in sorted(scaffold)]
     # init again: nothing new, no second baseline
     again = CliRunner().invoke(app, ["init", "--home", str(root)])
     assert again.exit_code == 0 and commit_count(root) == 1
@@ -59,16 +63,10 @@ def test_each_applied_edit_is_one_commit_with_its_trailers(home: Path) -> None:
     edits = [
         temperature(0.0, id="e-temp"),
         max_turns(6, id="e-turns"),
-        temperature(7.0, id="e-bad"),  # out of range: rejected, no commit
         describe_calculator('Exact "arithmetic".', id="e-desc"),
     ]
     report = apply_plan(plan(*edits, session_id="s-one"), home, checkpoint=True)
-    assert [o.status for o in report.outcomes] == [
-        "applied",
-        "applied",
-        "rejected_by_gate",
-        "applied",
-    ]
+    assert [o.status for o in report.outcomes] == ["applied", "applied", "applied"]
     assert list(report.commits) == ["e-temp", "e-turns", "e-desc"]
     shas = git(home, "rev-list", f"{before}..HEAD").split()
     assert shas == [report.commits[i] for i in ("e-desc", "e-turns", "e-temp")]
@@ -106,9 +104,9 @@ def test_a_rejected_edit_leaves_no_commit_and_identical_bytes(home: Path) -> Non
         edit(EditOp.REMOVE_TOOL_FROM_AGENT, {"agent": "assistant", "tool_name": "web_search"}),
         edit(EditOp.ADD_TOOL_TO_AGENT, {"agent": "assistant", "tool_name": "no_such_tool"}),
     ]
-    report = apply_plan(plan(*bad), home, checkpoint=True)
-    assert {o.status for o in report.outcomes} == {"rejected_by_gate"}
-    assert report.commits == {}
+    for one in bad:  # each is refused by the plan screen before anything is written
+        with pytest.raises(InvalidEdit, match=one.id):
+            apply_plan(plan(one), home, checkpoint=True)
     assert head(home) == before_head
     assert spec_bytes(home) == before_bytes
     assert status(home) == ""
@@ -343,6 +341,8 @@ def test_an_edit_whose_write_fails_is_undone_without_a_commit(
     real_write, calls = changeset.write_change, []
 
     def write_change(change: FileChange) -> None:  # the disk fills up on the 2nd write
+        if home.resolve() not in change.path.resolve().parents:
+            return real_write(change)  # the plan screen's scratch copy, not the home
         calls.append(change.path)
         if len(calls) == 2:
             raise OSError(28, "No space left on device")

@@ -73,7 +73,7 @@ def test_show_reads_the_recorded_tiers(routed: tuple[Path, LearningSession]) -> 
     ]
     from specdistill.cli import app  # the CLI's show renders these same facts
 
-    result = CliRunner().invoke(app, ["show", SID, "--home", str(home)])
+    result = CliRunner().invoke(app, ["show", SID, "--home", str(home)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     rows = {line.split()[1]: line for line in result.output.splitlines() if "│ " in line}
     assert " review " in rows["later"] and " manual " not in rows["later"]
