@@ -255,9 +255,55 @@ def apply_plan(
     plan: LearningPlan | str | os.PathLike[str], home: Home = None, **options: Any
 ) -> ApplyReport:
     """Execute ``plan`` on ``home`` after the home's recovery (see :func:`_open_home`);
-    ``options`` as :func:`specdistill.apply.apply_plan` takes them."""
-    with _open_home(home, writes=not options.get("dry_run", False)):
-        return _apply_plan(plan, home, **options)
+    ``options`` as :func:`specdistill.apply.apply_plan` takes them. A gate with no
+    benchmark on an OpenJarvis home gets one built (:func:`_gate_benchmark`)."""
+    with _open_home(home, writes=not options.get("dry_run", False)) as root:
+        if not isinstance(plan, LearningPlan):
+            plan = load_plan(Path(plan))  # a bad plan is refused before anything is built
+        with _gate_benchmark(root, options) as gated:
+            return _apply_plan(plan, home, **gated)
+
+
+@contextmanager
+def _gate_benchmark(root: Path, options: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """``options``, with a benchmark for the gate when it has none: with a gate mode on,
+    no ``benchmark`` given and no file at the home's benchmark path
+    (``[specdistill.benchmark] path``, else ``benchmark.jsonl``), the home's OpenJarvis
+    traces database is mined into that path as ``benchmark build`` does (into a scratch
+    file on a dry run), and ``notify`` is told in one line; if the apply then fails (a
+    plan the benchmark refuses), the file is removed again. Otherwise unchanged."""
+    gate = options.get("gate")
+    if not isinstance(gate, str) or gate == GateMode.off or options.get("benchmark") is not None:
+        yield options
+        return
+    from specdistill.evaluation.settings import benchmark_path
+    from specdistill.sessions.teach import openjarvis_traces
+
+    spec_home = SpecHome(root)
+    target = benchmark_path(spec_home)
+    database = openjarvis_traces(spec_home)
+    if database is None or target.exists():
+        yield options
+        return
+    import tempfile
+
+    from specdistill.teacher.mine import build_benchmark_file
+
+    with tempfile.TemporaryDirectory(prefix="specdistill-benchmark-") as scratch:
+        out = Path(scratch) / target.name if options.get("dry_run") else target
+        report = build_benchmark_file(database, home=root, out=out)
+        notify: Notify | None = options.get("notify")
+        if notify is not None:
+            kept = " (dry run: not kept)" if out != target else ""
+            notify(
+                f"no benchmark: built {out} ({len(report.build.benchmark)} tasks) from the "
+                f"OpenJarvis traces database {database}{kept}"
+            )
+        try:
+            yield options | {"benchmark": out}
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
 
 
 def student_json_schema() -> dict[str, Any]:
@@ -677,18 +723,40 @@ def cache_clear(home: Home = None) -> int | None:
 # -- benchmark / traces ------------------------------------------------------------------------
 
 
+def _given_traces(root: Path, traces: PathArg | None, notify: Notify | None) -> PathArg:
+    """``traces``, else the ones ``run`` reads without ``--traces``
+    (:func:`specdistill.sessions.teach.default_traces`: the configured path, else the
+    home's OpenJarvis traces database, said through ``notify``); refused when neither."""
+    if traces is not None:
+        return traces
+    from specdistill.sessions.teach import default_traces
+
+    found = default_traces(SpecHome(root), notify)
+    if found is None:
+        raise InvalidInput(
+            f"Missing option '--traces' ({root} has no [specdistill.traces] path and no "
+            "OpenJarvis traces.db)",
+            hint="pass --traces FILE: a JSONL file or an OpenJarvis traces.db",
+        )
+    return found
+
+
 def benchmark_build(
     home: Home = None,
     *,
-    traces: PathArg,
+    traces: PathArg | None = None,
     out: PathArg | None = None,
     teacher_references: bool = False,
+    notify: Notify | None = None,
 ) -> BuildReport:
     """Mine high-feedback traces into a benchmark file (deduplicated, clustered by query
-    class); ``out`` defaults to the home's benchmark path."""
+    class); ``out`` defaults to the home's benchmark path. Without ``traces``, those
+    ``run`` would read (see :func:`_given_traces`)."""
     from specdistill.teacher.mine import build_benchmark_file
 
-    return build_benchmark_file(traces, home=_root(home), out=out, teacher=teacher_references)
+    root = _root(home)
+    given = _given_traces(root, traces, notify)
+    return build_benchmark_file(given, home=root, out=out, teacher=teacher_references)
 
 
 def benchmark_check(home: Home = None, *, benchmark: PathArg | None = None) -> BenchmarkSizing:
@@ -700,14 +768,18 @@ def benchmark_check(home: Home = None, *, benchmark: PathArg | None = None) -> B
     return benchmark_sizing(_root(home), benchmark)
 
 
-def traces_check(home: Home = None, *, traces: PathArg) -> Readiness:
+def traces_check(
+    home: Home = None, *, traces: PathArg | None = None, notify: Notify | None = None
+) -> Readiness:
     """Count ``traces`` by query class against the home's ``[specdistill.traces]``
-    thresholds: whether there are enough for a benchmark and a diagnosis."""
+    thresholds: whether there are enough for a benchmark and a diagnosis. Without
+    ``traces``, those ``run`` would read (see :func:`_given_traces`)."""
     from specdistill.teacher.settings import trace_thresholds
     from specdistill.teacher.traces import check_readiness, load_traces
 
-    loaded = load_traces(traces)
-    return check_readiness(loaded, trace_thresholds(_root(home)))
+    root = _root(home)
+    loaded = load_traces(_given_traces(root, traces, notify))
+    return check_readiness(loaded, trace_thresholds(root))
 
 
 __all__ = [

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from specdistill.cli.app import BenchmarkOption, HomeOption, app, echo_json, handle_errors, out
+from specdistill.cli.progress import notify
 from specdistill.cli.render import print_table
 
 benchmark_app = typer.Typer(
@@ -29,15 +30,19 @@ app.add_typer(benchmark_app, name="benchmark")
 app.add_typer(traces_app, name="traces")
 
 TracesOption = Annotated[
-    Path,
-    typer.Option("--traces", help="Traces: a JSONL file or an OpenJarvis traces.db (SQLite)."),
+    Path | None,
+    typer.Option(
+        "--traces",
+        help="Traces: a JSONL file or an OpenJarvis traces.db (SQLite) (default: "
+        "[specdistill.traces] path, else the home's OpenJarvis traces.db).",
+    ),
 ]
 
 
 @benchmark_app.command("build")
 @handle_errors
 def benchmark_build_command(
-    traces: TracesOption,
+    traces: TracesOption = None,
     out_file: Annotated[
         Path | None,
         typer.Option(
@@ -59,7 +64,7 @@ def benchmark_build_command(
     from specdistill import commands
 
     report = commands.benchmark_build(
-        home, traces=traces, out=out_file, teacher_references=teacher_references
+        home, traces=traces, out=out_file, teacher_references=teacher_references, notify=notify
     )
     build = report.build
     out.print(f"wrote {len(build.benchmark)} tasks to {escape(str(report.path))}")
@@ -150,7 +155,7 @@ def benchmark_check_command(
 @traces_app.command("check")
 @handle_errors
 def traces_check_command(
-    traces: TracesOption,
+    traces: TracesOption = None,
     home: HomeOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -159,7 +164,7 @@ def traces_check_command(
     from specdistill import commands
     from specdistill.teacher.errors import NotReady
 
-    readiness = commands.traces_check(home, traces=traces)
+    readiness = commands.traces_check(home, traces=traces, notify=notify)
     problems = [*readiness.benchmark_problems, *readiness.diagnosis_problems]
     if as_json:
         echo_json(

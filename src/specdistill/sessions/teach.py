@@ -137,6 +137,18 @@ def traces_path(home: SpecHome) -> Path | None:
     return path if path.is_absolute() else home.root / path
 
 
+def default_traces(home: SpecHome, notify: Notify | None = None) -> Path | None:
+    """The traces a command reads when no ``--traces`` is given (``run``, ``loop``,
+    ``traces check``, ``benchmark build``): ``[specdistill.traces] path``, else the home's
+    OpenJarvis traces database, which ``notify`` is told in one line; None when neither."""
+    found = traces_path(home)
+    if found is None:
+        found = openjarvis_traces(home)
+        if found is not None and notify is not None:
+            notify(f"no --traces given: using the OpenJarvis traces database {found}")
+    return found
+
+
 class _Teacher:
     """The teacher's side of one session: its client, its log, and how calls are made."""
 
@@ -340,11 +352,7 @@ def teach_session(
     require_spec_home(spec_home)
     if rounds is not None and rounds < 1:
         raise InvalidInput(f"--rounds {rounds}: must be at least 1")
-    trace_file = Path(traces) if traces is not None else traces_path(spec_home)
-    if trace_file is None:
-        trace_file = openjarvis_traces(spec_home)
-        if trace_file is not None and notify is not None:
-            notify(f"no --traces given: using the OpenJarvis traces database {trace_file}")
+    trace_file = Path(traces) if traces is not None else default_traces(spec_home, notify)
     if trace_file is None:
         raise InvalidInput(
             "no traces: pass --traces FILE (or a ready plan with --plan)",
