@@ -20,6 +20,7 @@ from specdistill.cli.app import (
     HomeOption,
     ModeOption,
     app,
+    echo_json,
     err,
     handle_errors,
     out,
@@ -128,6 +129,12 @@ def loop_command(
     gate: GateOption = GateMode.sequential,
     benchmark: BenchmarkOption = None,
     allow_dirty: AllowDirtyOption = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print one JSON document (each session, scores, why it stopped)."
+        ),
+    ] = False,
 ) -> None:
     """Run teacher sessions until the gate score stagnates or the total budget is spent.
 
@@ -141,24 +148,29 @@ def loop_command(
     def show(session: "LearningSession") -> None:
         nonlocal count
         count += 1
-        out.print(escape(session_line(count, session)), soft_wrap=True)
+        if not as_json:
+            out.print(escape(session_line(count, session)), soft_wrap=True)
 
-    with session_progress() as progress:
+    with session_progress(enabled=not as_json) as progress:
         result = commands.loop(
             home, traces=traces, max_sessions=max_sessions, stagnation=stagnation,
             min_gain=min_gain, budget_usd=budget, rounds=rounds, mode=mode, gate=gate,
             benchmark=benchmark, allow_dirty=allow_dirty, progress=progress, notify=notify,
             on_session=show,
         )  # fmt: skip
-    scores = result.scores
-    moved = f"score {scores[0]:.3f} -> {scores[-1]:.3f}" if scores else "no score"
-    out.print(
-        f"loop: {len(result.sessions)} session(s), {moved}, teacher ${result.cost_usd:.4f}; "
-        f"stopped: {escape(result.stopped)}",
-        soft_wrap=True,
-    )
+    if as_json:
+        echo_json(result.as_json())
+    else:
+        scores = result.scores
+        moved = f"score {scores[0]:.3f} -> {scores[-1]:.3f}" if scores else "no score"
+        out.print(
+            f"loop: {len(result.sessions)} session(s), {moved}, teacher "
+            f"${result.cost_usd:.4f}; stopped: {escape(result.stopped)}",
+            soft_wrap=True,
+        )
     if result.error:
-        err.print(f"[red]{escape(result.error)}[/]", soft_wrap=True)
+        if not as_json:
+            err.print(f"[red]{escape(result.error)}[/]", soft_wrap=True)
         raise typer.Exit(1)
     if result.sessions:
         from specdistill.sessions.run import interrupted_by

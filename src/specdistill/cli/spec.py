@@ -99,6 +99,9 @@ def schema(
             help="Print the JSON Schema of what a command student reads on stdin instead.",
         ),
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Accepted everywhere: the schema is JSON already.")
+    ] = False,
 ) -> None:
     """Print the JSON Schema of a plan: what a teacher's structured output must match."""
     from specdistill import commands

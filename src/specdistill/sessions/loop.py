@@ -48,13 +48,33 @@ class LoopResult:
     error: str | None = None
 
     def as_json(self) -> dict[str, Any]:
+        """What ``specdistill loop`` shows, as data: one entry per session (its line), then
+        the summary (``score_first``/``score_last`` are the ends of ``scores``)."""
         return {
-            "sessions": [s.id for s in self.sessions],
+            "sessions": [session_summary(s) for s in self.sessions],
             "scores": list(self.scores),
+            "score_first": self.scores[0] if self.scores else None,
+            "score_last": self.scores[-1] if self.scores else None,
             "stopped": self.stopped,
             "cost_usd": round(self.cost_usd, 6),
             "error": self.error,
         }
+
+
+def session_summary(session: LearningSession) -> dict[str, Any]:
+    """One loop session as data: status, overall score before and after, edits kept and
+    waiting, teacher cost, error (what its line in ``specdistill loop`` says)."""
+    before = session.benchmark_before
+    return {
+        "id": session.id,
+        "status": session.status.value,
+        "score_before": before.overall_score if before is not None else None,
+        "score_after": _score(session),
+        "applied": sum(o.status == "applied" for o in session.edit_outcomes),
+        "pending_review": sum(o.status == "pending_review" for o in session.edit_outcomes),
+        "teacher_cost_usd": round(session.teacher_cost_usd, 6),
+        "error": session.error,
+    }
 
 
 def _score(session: LearningSession) -> float | None:

@@ -292,6 +292,21 @@ class BuildReport:
     readiness: Readiness
     teacher_cost_usd: float = 0.0
 
+    def to_json(self) -> dict[str, Any]:
+        """What ``specdistill benchmark build`` shows, as data."""
+        build = self.build
+        return {
+            "path": str(self.path),
+            "tasks": len(build.benchmark),
+            "version": build.version,
+            "clusters": dict(sorted(build.cluster_counts().items())),
+            "high_feedback": self.readiness.high,
+            "duplicates": build.duplicates,
+            "skipped": [dropped.as_json() for dropped in build.skipped],
+            "notes": list(build.notes),
+            "teacher_cost_usd": round(self.teacher_cost_usd, 6),
+        }
+
 
 def build_benchmark_file(
     traces_path: str | os.PathLike[str],
