@@ -1,5 +1,6 @@
 """Every ``--help`` shows every word its help texts hold: nothing in ``[...]`` is eaten as
-markup, and the help is plain text (no rich markup mode, which also keeps start-up cheap)."""
+markup, and the help is plain text (no rich markup mode, which also keeps start-up cheap).
+Every command that prints data takes ``--json`` (walked from the app, like the help)."""
 
 from __future__ import annotations
 
@@ -54,3 +55,25 @@ def test_some_help_text_has_brackets_to_keep() -> None:
         for path in PATHS
         for p in _resolve(path).params
     )
+
+
+#: Commands that print no data, so take no ``--json``; every other command must.
+NO_DATA = {
+    # Starts the local review page and prints only where it listens, until Ctrl-C.
+    ("view",),
+}
+COMMANDS = [path for path in PATHS if path and not hasattr(_resolve(path), "commands")]
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p))
+def test_every_command_that_prints_data_takes_json(path: tuple[str, ...]) -> None:
+    flags = {opt for param in _resolve(path).params for opt in getattr(param, "opts", [])}
+    if path in NO_DATA:
+        assert "--json" not in flags, f"{' '.join(path)} takes --json: drop it from NO_DATA"
+    else:
+        assert "--json" in flags, f"{' '.join(path)} prints data but has no --json"
+
+
+def test_the_no_data_list_names_real_commands() -> None:
+    assert set(COMMANDS) >= NO_DATA
+    assert {("loop",), ("benchmark", "build"), ("schema",)} <= set(COMMANDS)

@@ -59,6 +59,7 @@ def benchmark_build_command(
             help="Ask the teacher ([specdistill.teacher]) for short canonical references.",
         ),
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Mine high-feedback traces into a benchmark: deduplicated, clustered by query class."""
     from specdistill import commands
@@ -66,6 +67,9 @@ def benchmark_build_command(
     report = commands.benchmark_build(
         home, traces=traces, out=out_file, teacher_references=teacher_references, notify=notify
     )
+    if as_json:
+        echo_json(report.to_json())
+        return
     build = report.build
     out.print(f"wrote {len(build.benchmark)} tasks to {escape(str(report.path))}")
     out.print(f"version {build.version}")
