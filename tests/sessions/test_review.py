@@ -24,9 +24,11 @@ from session_helpers import (
     session_json,
     temperature_edit,
 )
-from specdistill import AutonomyMode
+from specdistill import AutonomyMode, LearningPlan, commands
 from specdistill.cli import app
+from specdistill.sessions.evidence import read_evidence
 from specdistill.sessions.review import AlreadyResolved, StaleEdit, approve, list_queue
+from specdistill.sessions.store import SessionStore
 
 SID = "20260101-120000-aaaaaa"
 
@@ -228,3 +230,59 @@ def test_a_queued_edit_whose_target_changed_is_stale_and_cannot_be_approved(
     with pytest.raises(StaleEdit):
         approve(home, f"{sid}:patch")
     assert outcome(home, sid, "patch")["status"] == "pending_review"
+
+
+def _section(report: str, edit_id: str) -> str:
+    """The markdown report's section of ``edit_id`` (up to the next heading)."""
+    start = report.index(f"### {edit_id}:")
+    return report[start : report.find("\n#", start + 1)]
+
+
+def test_approve_and_reject_record_their_evidence_and_the_reports_show_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A session run as 'specdistill run --plan' does, so its evidence.json holds the
+    # queue-time preview of each queued edit (no gate ran on them yet).
+    home = gated_home(tmp_path / "home", monkeypatch)
+    plan = LearningPlan(edits=[prompt_edit("good", "HELP\n"), prompt_edit("harmful", "BREAK\n")])
+    sid = commands.run_session(home, plan=plan).session.id
+    store = SessionStore(home)
+    queued = read_evidence(store, sid)
+    assert queued is not None
+    good_then = queued.for_edit("good")
+    assert good_then is not None and good_then.diff_source == "preview"
+    assert good_then.verdict is None and good_then.clusters == [] and good_then.flips == []
+
+    assert approve(home, f"{sid}:good").outcome.status == "applied"
+    good = read_evidence(store, sid).for_edit("good")  # type: ignore[union-attr]
+    assert good is not None and good.review == "approved"
+    assert (good.diff_source, good.verdict) == ("gate", "accept")
+    assert "-Answer concisely." in good.diff and "+HELP" in good.diff
+    by_role = {(c.role, c.cluster): c for c in good.clusters}
+    target = by_role[("target", "target")]
+    assert target.n > 0 and target.wins == target.n and target.mean_delta == pytest.approx(1.0)
+    assert by_role[("off_target", "other")].mean_delta == pytest.approx(0.0)
+    assert good.flips and all(f.cluster == "target" for f in good.flips)
+    assert {(f.before_answer, f.after_answer) for f in good.flips} == {("no", "yes")}
+
+    reason = "breaks <b>other</b> tasks"
+    result = cli(home, "reject", f"{sid}:harmful", "--reason", reason)
+    assert result.exit_code == 0, result.output
+    harmful = read_evidence(store, sid).for_edit("harmful")  # type: ignore[union-attr]
+    assert harmful is not None and (harmful.review, harmful.review_note) == ("rejected", reason)
+    assert harmful.diff_source == "preview" and "+BREAK" in harmful.diff  # as it was queued
+
+    folder = home / "learning/sessions" / sid
+    md = (folder / "report.md").read_text()
+    good_md = _section(md, "good")
+    assert "**Review:** Approved in review and run through the gate again" in good_md
+    assert "| target (target) | +1.000" in good_md and "Tasks that flipped" in good_md
+    assert "+HELP" in good_md
+    harmful_md = _section(md, "harmful")
+    assert "**Review:** Rejected in review: breaks &lt;b&gt;other&lt;/b&gt; tasks" in harmful_md
+    page = (folder / "report.html").read_text()
+    assert "Rejected in review: breaks &lt;b&gt;other&lt;/b&gt; tasks" in page
+    assert "<b>other</b>" not in page
+    good_html = page[page.index(">good: <") : page.index(">harmful: <")]
+    assert "Approved in review and run through the gate again" in good_html
+    assert "Tasks that flipped" in good_html and "+HELP" in good_html

@@ -14,6 +14,10 @@ it, and that is only known while the session runs, so it is recorded then, besid
 * a few tasks that **flipped** (question, answers before and after), scrubbed of
   secrets (the teacher's scrubber) and cut.
 * the session's **overall change** with an interval (paired per task, before vs after).
+* a person's **review** of a queued edit: an approval appends the edit's new record (the
+  diff the approval's gate run judged, its verdict, estimates and flips) marked
+  ``review = "approved"``; a rejection appends the queue-time record marked
+  ``review = "rejected"`` with the reason. The newest record of an edit is the one shown.
 
 The record is plain data; the reports read it through
 :mod:`specdistill.sessions.report_facts`. Sessions recorded before it existed have none:
@@ -25,16 +29,21 @@ from __future__ import annotations
 import difflib
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from specdistill.gate.decision import ClusterEstimate
 from specdistill.gate.driver import Flip, GateVerdict
-from specdistill.home import SPEC_PATHS
+from specdistill.home import SPEC_PATHS, SpecHome
 from specdistill.sessions.store import CorruptSessionData, SessionStore
 from specdistill.teacher.share import Scrubber
+
+if TYPE_CHECKING:
+    from specdistill.execute import EditGate
+    from specdistill.models import Edit
 
 EVIDENCE_FILE = "evidence.json"
 #: Characters of a diff kept in the record (a longer one is cut, and says so).
@@ -94,6 +103,10 @@ class EditEvidence(BaseModel):
     clusters: list[ClusterEvidence] = []
     runs_used: int | None = None
     flips: list[FlipEvidence] = []
+    #: A person's decision on a queued edit: "approved" (this record is the approval's
+    #: gate run) or "rejected" (``review_note`` is the reason); None before any review.
+    review: str | None = None
+    review_note: str | None = None
 
     @property
     def pooled(self) -> ClusterEvidence | None:
@@ -260,6 +273,47 @@ def flip_evidence(flips: Sequence[Flip]) -> list[FlipEvidence]:
     ]
 
 
+class RecordingGate:
+    """A gate that keeps, per edit, the diff it judged (baseline vs candidate spec files)
+    and its verdict, so an approval can record what its gate run saw."""
+
+    def __init__(self, gate: EditGate) -> None:
+        self._gate = gate
+        self.verdicts: dict[str, GateVerdict] = {}
+        self.diffs: dict[str, str] = {}
+
+    def evaluate(
+        self,
+        edit: Edit,
+        *,
+        baseline: SpecHome,
+        candidate: SpecHome,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> GateVerdict:
+        self.diffs[edit.id] = spec_diff(baseline.root, candidate.root)
+        verdict = self._gate.evaluate(
+            edit, baseline=baseline, candidate=candidate, should_stop=should_stop
+        )
+        self.verdicts[edit.id] = verdict
+        return verdict
+
+    def evidence(self, edit_id: str, *, fallback_diff: str = "") -> EditEvidence:
+        """The approval's record of ``edit_id``: the gate's diff and verdict (the diff of
+        ``fallback_diff`` when the gate never saw the edit, e.g. it failed to apply)."""
+        diff = self.diffs.get(edit_id)
+        source = "gate" if diff is not None else ("preview" if fallback_diff else "")
+        record = edit_evidence(
+            edit_id, fallback_diff if diff is None else diff, source, self.verdicts.get(edit_id)
+        )
+        return record.model_copy(update={"review": "approved"})
+
+
+def rejected_evidence(previous: EditEvidence | None, edit_id: str, reason: str) -> EditEvidence:
+    """The record of a rejected queued edit: what it was queued with, plus the reason."""
+    base = previous if previous is not None else EditEvidence(edit_id=edit_id)
+    return base.model_copy(update={"review": "rejected", "review_note": reason})
+
+
 # -- the file -------------------------------------------------------------------------------
 
 
@@ -290,12 +344,14 @@ __all__ = [
     "EvidenceRecord",
     "FlipEvidence",
     "OverallChange",
+    "RecordingGate",
     "cluster_evidence",
     "cut_diff",
     "edit_evidence",
     "flip_evidence",
     "paired_change",
     "read_evidence",
+    "rejected_evidence",
     "save_evidence",
     "scrub",
     "spec_diff",

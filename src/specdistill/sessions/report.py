@@ -140,6 +140,8 @@ def _md_edit(facts: SessionFacts, row: EditRow) -> list[str]:
     lines.append(f"{row.op}, {row.tier} tier; target cluster {md_text(row.target_cluster or '–')}")
     if row.rationale:
         lines += ["", f"> {md_text(row.rationale)}"]
+    if row.review_words:
+        lines += ["", f"**Review:** {md_text(row.review_words)}"]
     if ev is not None and ev.sentences:
         lines += ["", *(f"- {md_text(x)}" for x in ev.sentences)]
     elif row.error:

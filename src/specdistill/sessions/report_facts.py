@@ -114,6 +114,21 @@ class EditRow:
             words += " (inconclusive: the gate could not tell)"
         return words
 
+    @property
+    def review_words(self) -> str | None:
+        """A person's decision on the queued edit, in plain words (None: not reviewed)."""
+        ev = self.evidence
+        if ev is None or ev.review is None:
+            return None
+        if ev.review == "rejected":
+            return f"Rejected in review: {ev.review_note or '(no reason given)'}"
+        if ev.verdict is None:
+            return "Approved in review; the gate did not run on it."
+        return (
+            "Approved in review and run through the gate again: the verdict, estimates, "
+            "diff and flipped tasks shown are that run's."
+        )
+
 
 #: Outcome statuses in plain words: what happened to the spec.
 OUTCOME_WORDS = {

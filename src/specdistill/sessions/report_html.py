@@ -225,6 +225,8 @@ def _edit_section(facts: SessionFacts, row: EditRow) -> str:
     ]
     if row.rationale:
         parts.append(f"<p><em>Rationale:</em> {_e(row.rationale)}</p>")
+    if row.review_words:
+        parts.append(f'<p class="review"><strong>Review:</strong> {_e(row.review_words)}</p>')
     sentences = ev.sentences if ev and ev.sentences else []
     if sentences:
         parts.append(

@@ -18,9 +18,12 @@ against each ``session.json``, which stays the authority.
   unless ``[specdistill.gate] on_inconclusive = "reject"``.
 * :func:`reject` records ``rejected_by_user`` with the person's reason.
 
-Both update the session's outcome, save ``session.json`` (and the index), move
-the session from ``awaiting_review`` to ``completed`` once its queue is empty, and
-rewrite its reports. A resolved edit cannot be resolved again.
+Both update the session's outcome, save ``session.json`` (and the index), record
+the decision in the session's ``evidence.json`` (an approval: the diff its gate run
+judged, the verdict, every cluster's estimate and the tasks that flipped; a rejection:
+the reason, beside what the edit was queued with), move the session from
+``awaiting_review`` to ``completed`` once its queue is empty, and rewrite its reports.
+A resolved edit cannot be resolved again.
 """
 
 from __future__ import annotations
@@ -52,6 +55,14 @@ from specdistill.models import (
     LearningSession,
     SessionStatus,
     utc_now,
+)
+from specdistill.sessions.evidence import (
+    EditEvidence,
+    EvidenceRecord,
+    RecordingGate,
+    read_evidence,
+    rejected_evidence,
+    save_evidence,
 )
 from specdistill.sessions.lifecycle import transition
 from specdistill.sessions.report import write_reports
@@ -312,12 +323,18 @@ def committed_edit(checkpoints: CheckpointStore, session_id: str, edit_id: str) 
 
 
 def _record(
-    store: SessionStore, session: LearningSession, outcome: EditOutcome, notes: list[str]
+    store: SessionStore,
+    session: LearningSession,
+    outcome: EditOutcome,
+    notes: list[str],
+    evidence: EditEvidence | None = None,
 ) -> tuple[LearningSession, list[Path]]:
-    """Replace the edit's outcome, close an emptied queue, save, rewrite the reports.
+    """Replace the edit's outcome, close an emptied queue, save, add ``evidence`` to the
+    session's ``evidence.json``, rewrite the reports.
 
-    The reports are views of the saved ``session.json``: if writing them fails, that
-    is added to ``notes`` rather than raised, since the decision itself is recorded.
+    The evidence and the reports are views beside the saved ``session.json``: if writing
+    them fails, that is added to ``notes`` rather than raised, since the decision itself
+    is recorded.
     """
     outcomes = [outcome if o.edit_id == outcome.edit_id else o for o in session.edit_outcomes]
     session = session.model_copy(update={"edit_outcomes": outcomes})
@@ -325,6 +342,16 @@ def _record(
     if not still_queued and session.status == SessionStatus.AWAITING_REVIEW:
         session = transition(session, SessionStatus.COMPLETED)
     store.save(session)
+    if evidence is not None:
+        try:
+            record = read_evidence(store, session.id) or EvidenceRecord()
+            record.edits.append(evidence)
+            save_evidence(store, session.id, record)
+        except (SpecdistillError, OSError) as exc:
+            notes.append(
+                f"warning: the evidence of {queue_id(session.id, outcome.edit_id)} was not "
+                f"recorded ({exc})"
+            )
     try:
         return session, write_reports(store, session, store.load_plan(session.id))
     except (SpecdistillError, OSError) as exc:
@@ -396,17 +423,40 @@ def approve(
         ctx = ApplyContext(home=spec_home.root, session_id=item.session_id)
         _refuse_manual_now(item, ctx)
         configured = gate.config.on_inconclusive if isinstance(gate, BenchmarkGate) else None
+        queued_diff = _queued_diff(store, item)
+        recorder = RecordingGate(gate)
         [outcome] = execute_edits(
             edits=[item.edit], ctx=ctx, autonomy_mode=AutonomyMode.AUTO, checkpoint=run,
-            gate=gate, on_inconclusive=configured or "review",
+            gate=recorder, on_inconclusive=configured or "review",
         )  # fmt: skip
         if outcome.error in (INTERRUPTED_REASON, GATE_STOPPED):  # still queued
             stopped = run.signals.received
             return Resolution(item, outcome, item.session, None, [], run.notes, stopped)
         notes = list(run.notes)
-        session, reports = _record(store, item.session, outcome, notes)
+        evidence = recorder.evidence(item.edit.id, fallback_diff=queued_diff)
+        session, reports = _record(store, item.session, outcome, notes, evidence)
         return Resolution(item, outcome, session, run.commits.get(item.edit.id), reports, notes)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _previous_evidence(
+    store: SessionStore, item: QueuedEdit, notes: list[str] | None = None
+) -> EditEvidence | None:
+    """The edit's newest recorded evidence (None for an older session or a corrupt file,
+    which ``notes`` then mentions)."""
+    try:
+        record = read_evidence(store, item.session_id)
+    except SpecdistillError as exc:
+        if notes is not None:
+            notes.append(f"warning: {exc}")
+        return None
+    return record.for_edit(item.edit.id) if record is not None else None
+
+
+def _queued_diff(store: SessionStore, item: QueuedEdit) -> str:
+    """The diff the edit was queued with: shown for an approval whose gate never ran."""
+    previous = _previous_evidence(store, item)
+    return previous.diff if previous is not None else ""
 
 
 def check_approvable(home: str | os.PathLike[str] | SpecHome, raw_id: str) -> QueuedEdit:
@@ -474,7 +524,9 @@ def reject(home: str | os.PathLike[str] | SpecHome, raw_id: str, reason: str) ->
             )
         outcome = EditOutcome(edit_id=item.edit.id, status="rejected_by_user", error=reason.strip())
         notes: list[str] = []
-        session, reports = _record(store, item.session, outcome, notes)
+        previous = _previous_evidence(store, item, notes)
+        evidence = rejected_evidence(previous, item.edit.id, reason.strip())
+        session, reports = _record(store, item.session, outcome, notes, evidence)
     return Resolution(item, outcome, session, None, reports, notes)
 
 
