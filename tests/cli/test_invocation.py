@@ -14,6 +14,13 @@ SCRIPT = str(Path(sys.executable).parent / "specdistill")
 MODULE_MAIN = str(Path(__file__).resolve().parents[2] / "src/specdistill/cli/__main__.py")
 
 
+@pytest.fixture(autouse=True)
+def _venv_not_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a user who has not activated the venv (scripts/test puts it on PATH)."""
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.delenv("SPECDISTILL_INVOKED_AS", raising=False)
+
+
 @pytest.mark.parametrize(
     ("argv0", "expected"),
     [
