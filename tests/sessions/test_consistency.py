@@ -12,6 +12,8 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -275,3 +277,84 @@ def test_hostile_text_reaches_the_terminal_inert(home: Path, command: str) -> No
         assert raw not in result.stdout + result.stderr
     if command.startswith(("show", "review show")):
         assert "\\x1b]0;pwned\\x07" in result.stdout  # shown, escaped
+
+
+# -- a full disk under learning/sessions -----------------------------------------------------------
+
+#: Child code: the real CLI with every atomic write of ``$SD_FAIL_NAME`` in a session folder
+#: failing with ENOSPC after ``$SD_FAIL_AFTER`` successful ones. fsio is patched before any
+#: module that imports its write function is loaded, so the fault sits at the real write call.
+FULL_DISK_CLI = """
+import errno, os, sys
+from pathlib import Path
+import specdistill.fsio as fsio
+real, seen = fsio.atomic_write_bytes, [0]
+def full(path, data, *, mode=None):
+    path = Path(path)
+    if path.parent.parent.name == "sessions" and path.name == os.environ["SD_FAIL_NAME"]:
+        seen[0] += 1
+        if seen[0] > int(os.environ["SD_FAIL_AFTER"]):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    return real(path, data, mode=mode)
+fsio.atomic_write_bytes = full
+from specdistill.cli import main
+sys.argv = ["specdistill", *sys.argv[1:]]
+main()
+"""
+
+APPROVE = "approve {sid}:e6-concise-prompt"
+REJECT = "reject {sid}:e6-concise-prompt --reason no"
+FULL_DISK = [
+    ("run", "plan.json", 0), ("run", "session.json", 0), ("run", "session.json", 2),
+    ("run", "routing.json", 0), ("run", "evidence.json", 0), ("run", "report.md", 0),
+    ("run", "report.html", 0),
+    (APPROVE, "session.json", 0), (APPROVE, "evidence.json", 0), (APPROVE, "report.md", 0),
+    (REJECT, "session.json", 0), (REJECT, "report.html", 0),
+    ("rollback {sid}", "session.json", 0), ("rollback {sid}", "report.md", 0),
+]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("command", "name", "after"),
+    FULL_DISK,
+    ids=[f"{c.split()[0]}-{n}-{a}" for c, n, a in FULL_DISK],
+)
+def test_a_full_disk_under_sessions_fails_the_command_in_one_line(
+    home: Path, tmp_path: Path, command: str, name: str, after: int
+) -> None:
+    """A record that cannot be written fails the command (exit 1, one error line, no
+    traceback, no ``report:`` claim), and the records agree with git after the next command."""
+    sid, plan = _sid(home), _plan(tmp_path)
+    if command == "run":
+        command = "run --plan {plan} --mode auto"
+    before = set((home / "learning" / "sessions").iterdir())
+    args = command.format(sid=sid, plan=plan).split()
+    env = child_env({"SD_FAIL_NAME": name, "SD_FAIL_AFTER": str(after)})
+    result = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_CLI, *args, "--home", str(home)],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "report:" not in result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith("error: could not record session") and name in lines[0]
+    assert "No space left on device" in lines[0] and lines[1].startswith("hint:")
+    [session_dir] = (set((home / "learning" / "sessions").iterdir()) - before) or [
+        home / "learning" / "sessions" / sid
+    ]
+    if name.startswith("report."):  # no stale report describes a state the session left
+        assert not (session_dir / "report.md").exists()
+        assert not (session_dir / "report.html").exists()
+    seen = run_cli("doctor", "--home", str(home))  # reads only: says what is left to repair
+    assert seen.returncode in (0, 1) and "Traceback" not in seen.stderr
+    assert seen.returncode == 0 or "specdistill recover" in seen.stdout
+    recovered = run_cli("recover", "--home", str(home))
+    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    doctor = run_cli("doctor", "--home", str(home))
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert "warn" not in doctor.stdout and check(home) == []
+    assert git(home, "status", "--porcelain", "--untracked-files=no") == ""
+    assert all((d / "session.json").is_file() for d in (home / "learning" / "sessions").iterdir())

@@ -13,9 +13,11 @@ the crash journal.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from specdistill.checkpoint.journal import Journal
@@ -190,7 +192,26 @@ def _check_journal(home: SpecHome) -> Check:
             f"an interrupted {entry.kind} ({entry.label}) is recorded",
             "run 'specdistill recover' (any writing command also does it first)",
         )
+    if stale := stale_markers(home):  # an operation that failed or died before recording
+        kinds = sorted({_marker_kind(path) for path in stale})
+        return Check(
+            "journal",
+            "warn",
+            f"an interrupted {', '.join(kinds)} may have left its records behind git",
+            "run 'specdistill recover' (any command also does it first)",
+        )
     return Check("journal", "ok", "no interrupted operation")
+
+
+def _marker_kind(path: os.PathLike[str]) -> str:
+    """The operation an (untrusted) marker file names, shown inert; 'operation' if unreadable."""
+    try:
+        kind = json.loads(Path(path).read_bytes()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return "operation"
+    return (
+        kind if isinstance(kind, str) and kind.isidentifier() and len(kind) <= 20 else "operation"
+    )
 
 
 def _say(finding: Finding) -> str:

@@ -14,6 +14,7 @@ markdown escapes HTML and table syntax, the HTML escapes every text and attribut
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 from dataclasses import replace
@@ -46,7 +47,7 @@ from specdistill.sessions.report_facts import (
 )
 from specdistill.sessions.report_html import render_html
 from specdistill.sessions.routing import load_routing, routed_edits
-from specdistill.sessions.store import SessionStore
+from specdistill.sessions.store import RecordNotWritten, SessionStore
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -208,16 +209,30 @@ def write_reports(store: SessionStore, session: LearningSession, plan: LearningP
     """Write ``report.md`` and ``report.html`` into the session's directory; return both paths.
 
     Called at the end of a run and after every approve/reject, so the reports always
-    match ``session.json``.
+    match ``session.json``. If either cannot be written (RecordNotWritten: disk full,
+    read-only), both are removed before the error propagates: no report is left
+    describing a state the session has moved past.
     """
     evidence, note = load_evidence(store, session.id)
     facts = session_facts(session, plan, load_routing(store, session, plan), evidence=evidence)
     if note is not None:
         facts = replace(facts, evidence_note=note)
-    return [
-        store.write_file(session.id, REPORT_MD, render_markdown(facts).encode()),
-        store.write_file(session.id, REPORT_HTML, render_html(facts).encode()),
-    ]
+    markdown, html = render_markdown(facts).encode(), render_html(facts).encode()
+    try:
+        return [
+            store.write_file(session.id, REPORT_MD, markdown),
+            store.write_file(session.id, REPORT_HTML, html),
+        ]
+    except RecordNotWritten as exc:
+        for name in (REPORT_MD, REPORT_HTML):
+            with contextlib.suppress(OSError):
+                (store.session_dir(session.id) / name).unlink(missing_ok=True)
+        exc.hint = (
+            f"free disk space (or fix the permissions under learning/); the session itself is "
+            f"recorded ('specdistill show {session.id}'), its reports are rewritten when it "
+            "next changes"
+        )
+        raise
 
 
 # The facts' names stay importable from here for the CLI, which imported them from this

@@ -68,7 +68,7 @@ from specdistill.sessions.lifecycle import transition
 from specdistill.sessions.report import write_reports
 from specdistill.sessions.report_facts import QUEUE_SEPARATOR, queue_id
 from specdistill.sessions.routing import routed_edits
-from specdistill.sessions.store import SessionStore
+from specdistill.sessions.store import RecordNotWritten, SessionStore
 from specdistill.tiers import assign_tiers
 
 #: Sessions whose queue is closed: their pending edits can no longer be resolved.
@@ -332,9 +332,10 @@ def _record(
     """Replace the edit's outcome, close an emptied queue, save, add ``evidence`` to the
     session's ``evidence.json``, rewrite the reports.
 
-    The evidence and the reports are views beside the saved ``session.json``: if writing
-    them fails, that is added to ``notes`` rather than raised, since the decision itself
-    is recorded.
+    The evidence and the reports are views beside the saved ``session.json``: if reading
+    or rendering them fails, that is added to ``notes`` rather than raised, since the
+    decision itself is recorded; a failure to write them (RecordNotWritten: disk full,
+    read-only) fails the command like any record.
     """
     outcomes = [outcome if o.edit_id == outcome.edit_id else o for o in session.edit_outcomes]
     session = session.model_copy(update={"edit_outcomes": outcomes})
@@ -347,6 +348,8 @@ def _record(
             record = read_evidence(store, session.id) or EvidenceRecord()
             record.edits.append(evidence)
             save_evidence(store, session.id, record)
+        except RecordNotWritten:
+            raise
         except (SpecdistillError, OSError) as exc:
             notes.append(
                 f"warning: the evidence of {queue_id(session.id, outcome.edit_id)} was not "
@@ -354,6 +357,8 @@ def _record(
             )
     try:
         return session, write_reports(store, session, store.load_plan(session.id))
+    except RecordNotWritten:
+        raise
     except (SpecdistillError, OSError) as exc:
         notes.append(f"warning: the reports of session {session.id} were not rewritten ({exc})")
         return session, []

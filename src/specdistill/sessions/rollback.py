@@ -21,7 +21,7 @@ from specdistill.home import SpecHome
 from specdistill.models import LearningSession, SessionStatus
 from specdistill.sessions.lifecycle import can_transition, transition
 from specdistill.sessions.report import write_reports
-from specdistill.sessions.store import SessionStore
+from specdistill.sessions.store import RecordNotWritten, SessionStore
 
 
 def rollback_learning_session(
@@ -92,5 +92,7 @@ def _record_rollback(store: SessionStore, session: LearningSession, report: Roll
     store.save(session)
     try:
         write_reports(store, session, store.load_plan(session.id))
+    except RecordNotWritten:  # a record not written fails the command, reports included
+        raise
     except Exception as exc:  # the rollback itself is done and recorded
         report.notes.append(f"warning: the session's reports were not rewritten ({exc})")

@@ -42,6 +42,7 @@ added, never changed) *before* they execute, and an empty answer ends the phase.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -61,7 +62,6 @@ from specdistill.evaluation.runner import TaskResult, score_spec
 from specdistill.evaluation.settings import benchmark_path
 from specdistill.evaluation.summary import to_snapshot
 from specdistill.execute import INTERRUPTED_REASON, OnInconclusive, execute_edits
-from specdistill.fsio import atomic_write_bytes
 from specdistill.gate.config import GateMode
 from specdistill.gate.driver import BenchmarkGate, GateTally, GateVerdict
 from specdistill.gate.settings import open_gate, parse_gate_mode
@@ -89,7 +89,7 @@ from specdistill.sessions.lifecycle import can_transition, transition
 from specdistill.sessions.preflight import plan_shortfalls, shortfall_notice
 from specdistill.sessions.report import write_reports
 from specdistill.sessions.routing import RoutedEdit, save_routing
-from specdistill.sessions.store import PLAN_FILE, SessionStore
+from specdistill.sessions.store import PLAN_FILE, RecordNotWritten, SessionStore
 
 logger = logging.getLogger(__name__)
 
@@ -569,7 +569,7 @@ def freeze_plan(
     path = store.session_dir(session.id) / PLAN_FILE
     if grow or not path.exists():
         data = plan.model_dump_json(indent=2).encode() + b"\n"
-        atomic_write_bytes(path, data, mode=0o444)
+        store.write_file(session.id, PLAN_FILE, data, mode=0o444)
     return session.model_copy(update={"plan_path": path})
 
 
@@ -595,10 +595,11 @@ def record_failure(
         failed = transition(session, SessionStatus.FAILED, error=_describe(exc))
         failed = failed.model_copy(update={"git_checkpoint_post": run.store.head()})
         store.save(failed)
-    except Exception as second:
-        logger.warning("session %s: could not record the failure: %s", session.id, second)
+    except Exception as second:  # the error raised next says what went wrong (one line)
+        logger.debug("session %s: could not record the failure: %s", session.id, second)
         return
-    _write_reports(store, failed, plan, notify)
+    with contextlib.suppress(RecordNotWritten):  # the caller's error is the one to show
+        _write_reports(store, failed, plan, notify)
 
 
 def _describe(exc: BaseException) -> str:
@@ -618,9 +619,12 @@ def _write_reports(
     store: SessionStore, session: LearningSession, plan: LearningPlan, notify: Notify | None
 ) -> None:
     """Write report.md and report.html. They are views of session.json (which is already
-    saved), so a failure here is reported, not raised: the session itself stands."""
+    saved): a bug rendering them is reported, not raised, but a failure to write them
+    (RecordNotWritten: disk full, read-only) fails the command like any record."""
     try:
         write_reports(store, session, plan)
+    except RecordNotWritten:
+        raise
     except Exception as exc:  # a report bug must not turn a recorded session into an error
-        logger.warning("session %s: reports not written: %s", session.id, exc, exc_info=True)
+        logger.debug("session %s: reports not written", session.id, exc_info=True)
         _tell(notify, f"warning: the reports of session {session.id} were not written ({exc})")

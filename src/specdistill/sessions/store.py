@@ -13,6 +13,7 @@ import builtins  # SessionStore.list shadows the builtin inside the class
 import json
 import os
 import secrets
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,6 +67,21 @@ class CorruptSessionData(RuntimeFailure):
     """A session file or the index cannot be read."""
 
 
+class RecordNotWritten(RuntimeFailure):
+    """A session's record (``session.json``, its plan, routing, evidence, a report or the
+    index) could not be written: disk full, read-only, no permission. A failure of the
+    command, never an edit outcome; the next command repairs the records from git."""
+
+    def __init__(self, what: str, exc: OSError | sqlite3.Error) -> None:
+        self.what = what
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        super().__init__(
+            f"could not record {what} ({reason})",
+            hint="free disk space (or fix the permissions under learning/), then run "
+            "'specdistill recover': git stays the truth and the records are repaired from it",
+        )
+
+
 @dataclass(frozen=True)
 class SessionSummary:
     """One row of a session listing."""
@@ -109,19 +125,36 @@ class SessionStore:
         directory = self.session_dir(session.id)
         if directory.exists():
             raise InvalidInput(f"session {session.id} already exists")
-        directory.mkdir(parents=True)
+        try:
+            directory.mkdir(parents=True)
+        except OSError as exc:
+            raise RecordNotWritten(f"session {session.id}: {directory}", exc) from None
         plan_path = directory / PLAN_FILE
-        atomic_write_bytes(plan_path, plan.model_dump_json(indent=2).encode() + b"\n", mode=0o444)
-        session = session.model_copy(update={"plan_path": plan_path})
-        self.save(session)
+        try:
+            data = plan.model_dump_json(indent=2).encode() + b"\n"
+            self._write(session.id, plan_path, data, mode=0o444)
+            session = session.model_copy(update={"plan_path": plan_path})
+            self.save(session)
+        except RecordNotWritten:
+            if not (directory / SESSION_FILE).exists():  # nothing recorded: leave no trace
+                shutil.rmtree(directory, ignore_errors=True)
+            raise
         return directory
 
     def save(self, session: LearningSession) -> None:
         """Rewrite ``session.json`` atomically, then update the index."""
         directory = self.session_dir(session.id)
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RecordNotWritten(f"session {session.id}: {directory}", exc) from None
         data = session.model_dump_json(indent=2).encode() + b"\n"
-        atomic_write_bytes(directory / SESSION_FILE, data)
+        try:
+            self._write(session.id, directory / SESSION_FILE, data)
+        except RecordNotWritten:
+            if not any(directory.iterdir()):  # a new session's folder, still empty
+                directory.rmdir()
+            raise
         fault_point("record:before-index")
         with self._db() as db:
             _index(db, session)
@@ -158,11 +191,24 @@ class SessionStore:
         except ValidationError as exc:
             raise CorruptSessionData(f"session {session_id}: {path} is corrupt ({exc})") from None
 
-    def write_file(self, session_id: str, name: str, data: bytes) -> Path:
+    def write_file(
+        self, session_id: str, name: str, data: bytes, *, mode: int | None = None
+    ) -> Path:
         """Write a report (or another artifact) into the session's directory."""
         path = self.session_dir(session_id) / check_name(name, "file name")
-        atomic_write_bytes(path, data)
+        self._write(session_id, path, data, mode=mode)
         return path
+
+    def _write(self, session_id: str, path: Path, data: bytes, *, mode: int | None = None) -> None:
+        """Every write into a session's directory: atomic, and a failure to write (disk
+        full, read-only, no permission) is RecordNotWritten, a failure of the command."""
+        try:
+            atomic_write_bytes(path, data, mode=mode)
+        except OSError as exc:
+            shown = (
+                path.relative_to(self.home.root) if path.is_relative_to(self.home.root) else path
+            )
+            raise RecordNotWritten(f"session {session_id}: {shown} was not written", exc) from None
 
     def session_ids_on_disk(self) -> list[str]:
         if not self.sessions_dir.is_dir():
@@ -189,10 +235,14 @@ class SessionStore:
             finally:
                 db.close()
         except sqlite3.DatabaseError as exc:
+            if (getattr(exc, "sqlite_errorcode", -1) & 0xFF) in _CANNOT_WRITE:  # primary code
+                raise RecordNotWritten(f"the session index {self.db_path}", exc) from None
             raise CorruptSessionData(
                 f"the session index {self.db_path} cannot be used ({exc})",
                 hint="run 'specdistill doctor --reindex' to rebuild it from the session files",
             ) from None
+        except OSError as exc:  # its directory cannot be created
+            raise RecordNotWritten(f"the session index {self.db_path}", exc) from None
 
     def _index_files(self, db: sqlite3.Connection) -> builtins.list[str]:
         """Index every readable session file; return one line per unreadable one."""
@@ -327,6 +377,14 @@ class SessionStore:
             self.db_path = final
         return count, skipped
 
+
+#: SQLite's result codes for "could not write" (full, read-only, I/O error, cannot open):
+#: a record not written, not a corrupt index.
+_CANNOT_WRITE = {
+    code
+    for name in ("SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN")
+    if (code := getattr(sqlite3, name, None)) is not None
+}
 
 #: The index's tables and their columns, as SCHEMA creates them.
 _COLUMNS = {
