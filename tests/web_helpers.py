@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,8 +20,6 @@ import httpx
 
 BIN = Path(sys.executable).parent / "specdistill"
 URL_LINE = re.compile(r"^http://127\.0\.0\.1:(\d+)/queue\?token=([A-Za-z0-9_-]{20,})$")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
 @dataclass

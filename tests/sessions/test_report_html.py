@@ -10,8 +10,6 @@ even one that escaping missed (the Content-Security-Policy blocks it).
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,32 +21,8 @@ from specdistill.models import LearningPlan
 from specdistill.sessions.report import REPORT_HTML, write_reports
 from specdistill.sessions.store import SessionStore
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 #: A rationale that runs code if it ever reaches the page as markup.
 HOSTILE = "<script>document.title = 'pwned'; window.pwned = 1;</script><img src=x onerror=alert(1)>"
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip(
-            "chromium and chromedriver are not installed (Debian: apt-get install chromium "
-            "chromium-driver; scripts/test installs them when it can)"
-        )
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium (the dev extra)")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,900"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from checkpoint_helpers import isolate_git
 from specdistill.example.quickstart import run_quickstart
-from web_helpers import CHROMEDRIVER, CHROMIUM, URL_LINE, LiveView, start_view, stop
+from web_helpers import URL_LINE, LiveView, start_view, stop
 
 
 @pytest.fixture
@@ -35,26 +34,3 @@ def live(quickstart_home: tuple[Path, str]) -> Iterator[LiveView]:
     finally:
         err = stop(proc)
         assert "Traceback" not in err, err
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """Headless chromium through its chromedriver (skipped when either is absent)."""
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip(
-            "chromium and chromedriver are not installed (Debian: apt-get install chromium "
-            "chromium-driver; scripts/test installs them when it can)"
-        )
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium (the dev extra)")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1000"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()

@@ -80,10 +80,10 @@ from specdistill.screen import Reach, screen_plan
 from specdistill.sessions.evidence import (
     EditEvidence,
     EvidenceRecord,
+    RecordingGate,
     edit_evidence,
     paired_change,
     save_evidence,
-    spec_diff,
 )
 from specdistill.sessions.lifecycle import can_transition, transition
 from specdistill.sessions.preflight import plan_shortfalls, shortfall_notice
@@ -205,9 +205,10 @@ class SessionEvaluation:
             self.benchmark_gate.cache.close()
 
 
-class _LabelledGate:
-    """The benchmark gate, with its progress labelled by the edit it is gating; it keeps
-    each verdict and the diff it judged, for the session's evidence."""
+class _LabelledGate(RecordingGate):
+    """The benchmark gate, with its progress labelled by the edit it is gating; as a
+    :class:`RecordingGate` it keeps each verdict and the diff it judged, for the
+    session's evidence, and the gate's last tally per edit."""
 
     def __init__(
         self,
@@ -215,11 +216,10 @@ class _LabelledGate:
         progress: Progress | None,
         position: Callable[[], tuple[int, int]] | None = None,
     ) -> None:
-        self._gate = gate
+        super().__init__(gate)
+        self._benchmark_gate = gate
         self._progress = progress
         self._position = position
-        self.verdicts: dict[str, GateVerdict] = {}
-        self.diffs: dict[str, str] = {}
         self.tallies: dict[str, GateTally] = {}
 
     def evaluate(
@@ -230,7 +230,6 @@ class _LabelledGate:
         candidate: SpecHome,
         should_stop: Callable[[], bool] | None = None,
     ) -> GateVerdict:
-        self.diffs[edit.id] = spec_diff(baseline.root, candidate.root)
         head = edit_label(edit.id, self._position)
         line, counts = [f"{head}: starting"], [0, 0]  # the live line; runs done, budget
         report = self._progress
@@ -246,15 +245,14 @@ class _LabelledGate:
             if report is not None:
                 report(line[0], counts[0], counts[1])
 
-        self._gate.progress, self._gate.watch = runs, watch
+        gate = self._benchmark_gate
+        gate.progress, gate.watch = runs, watch
         try:
-            verdict = self._gate.evaluate(
+            return super().evaluate(
                 edit, baseline=baseline, candidate=candidate, should_stop=should_stop
             )
         finally:
-            self._gate.progress = self._gate.watch = None
-        self.verdicts[edit.id] = verdict
-        return verdict
+            gate.progress = gate.watch = None
 
 
 def edit_label(edit_id: str, position: Callable[[], tuple[int, int]] | None) -> str:
