@@ -129,7 +129,9 @@ class PlanScreen:
         if self.clusters is not None:
             _check_cluster(edit, self.clusters)
         edit = _with_agent(edit, getattr(payload, "agent", None), ctx)
-        registry = self.registry or default_registry()
+        if not self.registry:  # once per plan: loading plug-ins scans every package
+            self.registry = default_registry()
+        registry = self.registry
         [tiered] = assign_tiers([edit], self.overrides)
         routed = route_edit(tiered, self.mode, registry.is_supported(edit.op))
         never = tiered.risk_tier is EditRiskTier.MANUAL  # never applied, even approved

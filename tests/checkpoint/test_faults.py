@@ -81,6 +81,7 @@ SCENARIOS = [
     *(Scenario(f"edit:before-write@{n}", "apply", n - 1) for n in (1, 2, 3)),
     Scenario("edit:between-files@1", "apply", 1),  # edit 2 is the two-file edit
     *(Scenario(f"edit:after-write@{n}", "apply", n - 1) for n in (1, 2, 3)),
+    *(Scenario(f"edit:ref-locked@{n}", "apply", n - 1) for n in (1, 2, 3)),
     *(Scenario(f"edit:after-commit@{n}", "apply", n) for n in (1, 2, 3)),
     *(Scenario(f"edit:after-index@{n}", "apply", n) for n in (2, 3)),
     Scenario("rollback:before-write@1", "rollback", 0),

@@ -308,7 +308,7 @@ def test_apply_without_a_repository_creates_one(tmp_path: Path) -> None:
 def test_a_failed_commit_undoes_the_edit(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before_head, before_bytes = head(home), spec_bytes(home)
 
-    def refuse(self, new, old, message):
+    def refuse(self, new, old, message, **kwargs):
         raise CheckpointError("HEAD moved")
 
     monkeypatch.setattr(CheckpointStore, "move_head", refuse)

@@ -15,6 +15,9 @@ The points, in the order an edit reaches them:
     the first of several files is written, the others are not.
 ``edit:after-write``
     every file is written; nothing is committed.
+``edit:ref-locked``
+    the commit is written, ``HEAD.lock`` and the branch's ``.lock`` hold its id and
+    the reflogs have its line; the branch is not moved yet (in-process ref updates only).
 ``edit:after-commit``
     HEAD carries the edit's commit; the index and the journal are not updated.
 ``edit:after-index``
@@ -43,6 +46,7 @@ FAULT_POINTS = (
     "edit:before-write",
     "edit:between-files",
     "edit:after-write",
+    "edit:ref-locked",
     "edit:after-commit",
     "edit:after-index",
     "rollback:before-write",

@@ -14,8 +14,10 @@ the first three:
   then linked into place, as git does), byte-identical to what ``write-tree``
   and ``commit-tree`` write (tested against them and ``git fsck --strict``).
 
-HEAD still moves with one compare-and-swap ``update-ref`` and the user's index
-is still synced with ``reset``: two processes per edit. No index is written to
+HEAD's branch moves by the same compare-and-swap as ``git update-ref``, done
+in-process with git's lock files where the refs are plain files
+(:mod:`specdistill.checkpoint.refs`), and the user's index is synced with
+``reset``: one process per edit. No index is written to
 build the commit, so the user's staged work cannot be swept in.
 
 Whatever this does not cover exactly (a SHA-256 repository, signed commits, a
@@ -37,9 +39,13 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from specdistill.checkpoint.git import Git
 from specdistill.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from specdistill.checkpoint.refs import LooseRefs
 
 TREE_MODE = b"40000"
 FILE_MODES = (b"100644", b"100755")
@@ -102,7 +108,8 @@ def _ident_parts(ident: str) -> tuple[bytes, bytes]:
     return ident[: end + 1].encode("utf-8"), ident[end + 1 :].strip().encode()
 
 
-def _now() -> bytes:
+def now_stamp() -> bytes:
+    """Now as git writes it in an identity: ``<seconds> <+hhmm>`` (local offset)."""
     seconds = int(time.time())
     offset = time.localtime(seconds).tm_gmtoff // 60
     sign = "+" if offset >= 0 else "-"
@@ -140,6 +147,8 @@ class FastCommits:
         self._reader: subprocess.Popen[bytes] | None = None
         self._trees: dict[str, list[TreeEntry]] = {}
         self._commit_trees: dict[str, str] = {}
+        #: HEAD's branch moved in-process (None: this repository needs ``git update-ref``).
+        self.refs: LooseRefs | None = None
 
     @classmethod
     def open(cls, git: Git) -> FastCommits | None:
@@ -156,12 +165,24 @@ class FastCommits:
         if shared not in ("false", "no", "off", "0", "umask"):
             return None
         try:
-            objects = Path(git.out("rev-parse", "--git-path", "objects"))
-            fast = cls(
-                git, objects if objects.is_absolute() else git.cwd / objects, config, identity
+            found = git.out("rev-parse", "--git-path", "objects", "--git-dir", "--git-common-dir")
+            objects, git_dir, common_dir = (
+                path if path.is_absolute() else git.cwd / path
+                for path in map(Path, found.splitlines())
             )
-        except Unsupported:
+            fast = cls(git, objects, config, identity)
+        except (Unsupported, ValueError):
             return None
+        from specdistill.checkpoint.refs import LooseRefs  # it builds on this module
+
+        fast.refs = LooseRefs.open(
+            git_dir,
+            common_dir,
+            objects,
+            config,
+            fast.committer,
+            fast.committer_date if fast.fixed_committer_date else None,
+        )
         return fast
 
     def close(self) -> None:
@@ -203,8 +224,8 @@ class FastCommits:
             changes[key] = (executable, bytes.fromhex(blob))
         base = self._tree_of(parent) if parent else None
         tree = self._update(base, changes) or self._write("tree", b"")
-        author = self.author_date if self.fixed_author_date else _now()
-        committer = self.committer_date if self.fixed_committer_date else _now()
+        author = self.author_date if self.fixed_author_date else now_stamp()
+        committer = self.committer_date if self.fixed_committer_date else now_stamp()
         body = b"tree " + tree.encode() + b"\n"
         if parent:
             body += b"parent " + parent.encode() + b"\n"

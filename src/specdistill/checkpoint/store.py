@@ -10,9 +10,10 @@ Commits are made with plumbing, so a user's unrelated staged or unstaged work
 can never be swept into a spec commit and no hook runs: the commit's tree is
 built in a private index (``learning/git-index``, a copy of HEAD plus the
 changed files, read by git from the work tree), the commit object is written
-with ``commit-tree``, HEAD moves with one compare-and-swap ``update-ref`` (so a
-concurrent commit makes ours fail instead of being lost), and only then are the
-real index's entries for the changed paths set to the new HEAD.
+with ``commit-tree`` (or both written in-process: :mod:`.objects`), HEAD moves by
+one compare-and-swap, ``update-ref`` or git's lock protocol in-process
+(:mod:`.refs`), so a concurrent commit makes ours fail instead of being lost,
+and only then are the real index's entries for the changed paths set to the new HEAD.
 """
 
 from __future__ import annotations
@@ -293,7 +294,9 @@ class CheckpointStore:
         else:
             sha = fast
             self._private_index_of = None  # it holds an older tree: rebuilt when next needed
-        self.move_head(sha, parent, message)
+        self.move_head(
+            sha, parent, message, fault="edit:ref-locked" if fault_prefix == "edit" else None
+        )
         if fast is None:
             self.private_index_mirrors(sha)
         fault_point(f"{fault_prefix}:after-commit")
@@ -303,15 +306,18 @@ class CheckpointStore:
     def _fast_commit(self, files: list[str], message: str, parent: str | None) -> str | None:
         """The commit written in-process (no index, no git process), or None when this
         repository or change needs the plumbing (:mod:`specdistill.checkpoint.objects`)."""
-        if self._fast is None:
-            self._fast = FastCommits.open(self.git) or False
-        if self._fast is False:
+        fast = self._fast_commits()
+        if fast is None:
             return None
-        assert isinstance(self._fast, FastCommits)
         try:
-            return self._fast.commit(files, message, parent)
+            return fast.commit(files, message, parent)
         except Unsupported:
             return None
+
+    def _fast_commits(self) -> FastCommits | None:
+        if self._fast is None:
+            self._fast = FastCommits.open(self.git) or False
+        return self._fast if isinstance(self._fast, FastCommits) else None
 
     def commit_tree(self, tree: str, parent: str | None, message: str) -> str:
         parents = ["-p", parent] if parent else []
@@ -325,10 +331,22 @@ class CheckpointStore:
             env=self.git.identity_env(),
         )
 
-    def move_head(self, new: str, old: str | None, message: str) -> None:
-        """Point HEAD (its branch) at ``new`` if it still is at ``old`` — atomically."""
+    def move_head(
+        self, new: str, old: str | None, message: str, *, fault: str | None = None
+    ) -> None:
+        """Point HEAD (its branch) at ``new`` if it still is at ``old`` — atomically.
+
+        In-process with git's own lock files where the refs are plain files
+        (:mod:`specdistill.checkpoint.refs`), else with ``git update-ref``; the same
+        compare-and-swap, locks and reflog message either way.
+        """
         reason = "specdistill: " + message.splitlines()[0]
+        fast = self._fast_commits()
         try:
+            if fast is not None and fast.refs is not None:
+                with contextlib.suppress(Unsupported):
+                    fast.refs.move_head(new, old, reason, fault)
+                    return
             self.git.run("update-ref", "-m", reason, "HEAD", new, old or "")
         except CheckpointError as exc:
             raise CheckpointError(
