@@ -25,7 +25,7 @@ from specdistill.gate.config import GateMode
 from specdistill.home import CONFIG_FILE, SpecHome, copy_spec, default_home
 from specdistill.models import AutonomyMode, Edit, EditOutcome, LearningPlan
 from specdistill.plan import load_plan
-from specdistill.screen import Reach, screen_plan
+from specdistill.screen import Reach, TraceLookup, screen_plan
 from specdistill.tiers import assign_tiers
 
 if TYPE_CHECKING:
@@ -107,6 +107,7 @@ def apply_plan(
     gate: EditGate | GateMode | str | None = None,
     benchmark: str | os.PathLike[str] | None = None,
     gate_progress: GateProgress | None = None,
+    traces: TraceLookup | None = None,
 ) -> ApplyReport:
     """Execute ``plan`` (a plan, or its JSON file) on ``home`` (default:
     :func:`~specdistill.home.default_home`); with ``dry_run``, on a throwaway copy
@@ -119,13 +120,15 @@ def apply_plan(
     ``gate``: keep each applied edit only if the benchmark gate accepts it; a gate, or
     a :class:`~specdistill.gate.config.GateMode` to open the one the home's config
     describes (on ``benchmark``, reporting runs to ``gate_progress``; ``off``: none).
+    ``traces``: how the plan screen finds the query classes of the sample traces of an
+    OpenJarvis failure cluster an edit names (:func:`specdistill.screen.resolve_cluster`).
     """
     if not isinstance(plan, LearningPlan):
         plan = load_plan(Path(plan))
     home = home if home is not None else default_home()
     require_spec_home(SpecHome(home))
     with opened_gate(home, gate, benchmark, gate_progress) as edit_gate:
-        plan = screen_against(plan, home, edit_gate, AutonomyMode(mode), registry)
+        plan = screen_against(plan, home, edit_gate, AutonomyMode(mode), registry, traces)
         return _apply(
             plan, home, AutonomyMode(mode), dry_run, session_id, registry, checkpoint,
             allow_dirty, notify, edit_gate,
@@ -138,16 +141,18 @@ def screen_against(
     gate: EditGate | None,
     mode: AutonomyMode,
     registry: EditApplierRegistry | None = None,
+    traces: TraceLookup | None = None,
 ) -> LearningPlan:
     """The plan screen (:mod:`specdistill.screen`) before anything is written: against
-    the home, and with a benchmark gate, its benchmark's clusters and its student."""
+    the home, and with a benchmark gate, its benchmark's clusters (``traces`` resolving
+    failure-cluster ids to them) and its student."""
     bench = getattr(gate, "benchmark", None)
     runner = getattr(gate, "runner", None)
     if bench is None or runner is None:
         return screen_plan(plan, home, mode=mode, registry=registry)
     return screen_plan(
         plan, home, clusters=bench.clusters, reach=Reach.of(runner.student, bench.tasks),
-        mode=mode, registry=registry,
+        mode=mode, registry=registry, traces=traces,
     )  # fmt: skip
 
 

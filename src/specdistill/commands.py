@@ -256,10 +256,14 @@ def apply_plan(
 ) -> ApplyReport:
     """Execute ``plan`` on ``home`` after the home's recovery (see :func:`_open_home`);
     ``options`` as :func:`specdistill.apply.apply_plan` takes them. A gate with no
-    benchmark on an OpenJarvis home gets one built (:func:`_gate_benchmark`)."""
+    benchmark on an OpenJarvis home gets one built (:func:`_gate_benchmark`); an
+    OpenJarvis failure-cluster id in an edit is resolved through the home's traces."""
+    from specdistill.sessions.teach import home_trace_classes
+
     with _open_home(home, writes=not options.get("dry_run", False)) as root:
         if not isinstance(plan, LearningPlan):
             plan = load_plan(Path(plan))  # a bad plan is refused before anything is built
+        options.setdefault("traces", home_trace_classes(SpecHome(root)))
         with _gate_benchmark(root, options) as gated:
             return _apply_plan(plan, home, **gated)
 

@@ -125,6 +125,16 @@ class Edit(_Model):
     expected_improvement: str = ""  # the failure cluster this edit should fix
     risk_tier: EditRiskTier = EditRiskTier.AUTO
     references: list[str] = Field(default_factory=list)
+    #: specdistill's: the benchmark cluster the gate measures the edit on, when the plan
+    #: screen resolved ``expected_improvement`` from an OpenJarvis failure-cluster id
+    #: (``"c1"``) to one; ``""`` when ``expected_improvement`` names it itself.
+    #: OpenJarvis ignores it; ``expected_improvement`` stays as written.
+    benchmark_cluster: str = Field(default="", max_length=200)
+
+    @property
+    def gate_cluster(self) -> str:
+        """The benchmark cluster the gate measures this edit on."""
+        return self.benchmark_cluster or self.expected_improvement
 
 
 class EditOutcome(_Model):

@@ -8,7 +8,10 @@ values in the message):
 1. ``pillar`` is the op's pillar (the allowed values are the three pillars);
 2. the payload matches its op (:func:`~specdistill.payloads.parse_payload`);
 3. ``expected_improvement`` names a cluster of the benchmark, when there is one (the
-   gate measures the edit there: anything else could never be accepted);
+   gate measures the edit there: anything else could never be accepted). OpenJarvis's
+   planner writes a *failure cluster's* id there (``"c1"``); such an edit is measured on
+   the benchmark cluster :func:`resolve_cluster` finds for it, recorded in the edit's
+   ``benchmark_cluster`` (``expected_improvement`` stays as written);
 4. an edit that may name its agent and names none (no ``payload.agent``, no
    ``agents.<agent>.…`` target) gets the home's only agent, written into its payload;
    in a home with several agents it is refused, listing them;
@@ -33,9 +36,11 @@ exit. :func:`screen_plan` refuses a plan at its first bad edit; the teacher uses
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Collection, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -52,7 +57,15 @@ from specdistill.evaluation.students import OPENAI_PARAMS
 from specdistill.execute import route_edit
 from specdistill.fsio import read_bytes_or_none
 from specdistill.home import SpecHome, copy_spec
-from specdistill.models import AutonomyMode, Edit, EditOp, EditPillar, EditRiskTier, LearningPlan
+from specdistill.models import (
+    AutonomyMode,
+    Edit,
+    EditOp,
+    EditPillar,
+    EditRiskTier,
+    FailureCluster,
+    LearningPlan,
+)
 from specdistill.payloads import DECLARED, AgentRef, parse_payload
 from specdistill.tiers import PILLARS, assign_tiers
 
@@ -60,6 +73,8 @@ from specdistill.tiers import PILLARS, assign_tiers
 PARAM_OPS = (EditOp.SET_MODEL_PARAM, EditOp.SET_AGENT_PARAM)
 #: Where the docs explain which params reach a student and which value wins.
 PARAMS_DOC = "docs/your-agent.md#what-your-agent-receives"
+#: Trace ids -> the query class of each one found (the I/O edge of check 3).
+TraceLookup = Callable[[Sequence[str]], Mapping[str, str | None]]
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,8 @@ class PlanScreen:
 
     ``clusters``: the benchmark's clusters (None: no benchmark, check 3 is skipped).
     ``reach``: the student and tasks for check 6 (None: skipped).
+    ``failure_clusters`` and ``trace_classes`` (trace id -> query class): what check 3
+    resolves a failure-cluster id with (:func:`resolve_cluster`).
     """
 
     home: SpecHome
@@ -96,6 +113,8 @@ class PlanScreen:
     mode: AutonomyMode = AutonomyMode.TIERED
     registry: EditApplierRegistry | None = None
     overrides: Mapping[EditOp, EditRiskTier] | None = None
+    failure_clusters: Sequence[FailureCluster] = ()
+    trace_classes: Mapping[str, str | None] | None = None
     _scratch: Path | None = field(default=None, init=False, repr=False)
     _ctx: ApplyContext | None = field(default=None, init=False, repr=False)
 
@@ -127,7 +146,9 @@ class PlanScreen:
         _check_pillar(edit)
         payload = parse_payload(edit)
         if self.clusters is not None:
-            _check_cluster(edit, self.clusters)
+            edit = resolve_cluster(
+                edit, self.clusters, self.failure_clusters, self.trace_classes or {}
+            )
         edit = _with_agent(edit, getattr(payload, "agent", None), ctx)
         if not self.registry:  # once per plan: loading plug-ins scans every package
             self.registry = default_registry()
@@ -160,12 +181,24 @@ def screen_plan(
     reach: Reach | None = None,
     mode: AutonomyMode | str = AutonomyMode.TIERED,
     registry: EditApplierRegistry | None = None,
+    traces: TraceLookup | None = None,
 ) -> LearningPlan:
-    """``plan`` with every edit checked (module docstring) and agents filled in; the
-    first bad edit raises InvalidEdit (exit 2 at the CLI) and nothing has been written."""
+    """``plan`` with every edit checked (module docstring), agents filled in and
+    failure-cluster ids resolved to benchmark clusters (``traces`` gives the query
+    classes of the sample traces :func:`traces_to_resolve` names; called only when
+    there are some); the first bad edit raises InvalidEdit (exit 2 at the CLI) and
+    nothing has been written."""
     spec_home = home if isinstance(home, SpecHome) else SpecHome(home)
+    wanted = traces_to_resolve(plan, clusters)
+    trace_classes = traces(wanted) if wanted and traces is not None else {}
     with PlanScreen(
-        spec_home, clusters=clusters, reach=reach, mode=AutonomyMode(mode), registry=registry
+        spec_home,
+        clusters=clusters,
+        reach=reach,
+        mode=AutonomyMode(mode),
+        registry=registry,
+        failure_clusters=plan.failure_clusters,
+        trace_classes=trace_classes,
     ) as screen:
         edits = [screen.check(edit) for edit in plan.edits]
     return plan.model_copy(update={"edits": edits})
@@ -186,17 +219,92 @@ def _check_pillar(edit: Edit) -> None:
         )
 
 
-def _check_cluster(edit: Edit, clusters: Collection[str]) -> None:
-    if edit.expected_improvement in clusters:
-        return
+#: At most this many sample trace ids are named in a refusal.
+_SHOWN_SAMPLES = 5
+
+
+def traces_to_resolve(plan: LearningPlan, clusters: Collection[str] | None) -> list[str]:
+    """The sample trace ids :func:`resolve_cluster` needs the query classes of: those of
+    each failure cluster an edit names in ``expected_improvement`` that is not a
+    benchmark cluster (none without a benchmark), so a caller reads no traces otherwise."""
+    if clusters is None:
+        return []
+    named = {e.expected_improvement for e in plan.edits if not e.benchmark_cluster}
+    named -= set(clusters)
+    ids = (t for c in plan.failure_clusters if c.id in named for t in c.sample_trace_ids)
+    return list(dict.fromkeys(ids))
+
+
+def _names(text: str, cluster: str) -> bool:
+    """Whether ``text`` names ``cluster`` as a word (case-insensitive)."""
+    return re.search(rf"(?<![\w-]){re.escape(cluster)}(?![\w-])", text, re.IGNORECASE) is not None
+
+
+def resolve_cluster(
+    edit: Edit,
+    clusters: Collection[str],
+    failure_clusters: Sequence[FailureCluster] = (),
+    trace_classes: Mapping[str, str | None] | None = None,
+) -> Edit:
+    """Check 3: ``edit`` with the benchmark cluster the gate measures it on, or InvalidEdit.
+
+    ``expected_improvement`` naming a benchmark cluster is that cluster. OpenJarvis's
+    planner writes the id of one of the plan's ``failure_clusters`` there instead; it
+    resolves to the query class of the strict majority of that failure cluster's
+    ``sample_trace_ids`` (``trace_classes``: trace id -> query class, as the trace
+    readers give it, derived from the query for an OpenJarvis ``traces.db``), when that
+    class is a benchmark cluster; else to the one benchmark cluster the failure
+    cluster's id or description names as a word. The result goes into
+    ``benchmark_cluster``; anything else is refused, saying what was tried.
+    """
     known = ", ".join(clusters) or "none"
-    what = (
-        "is empty: name the benchmark cluster this edit should improve"
-        if not edit.expected_improvement
-        else f"{edit.expected_improvement!r} is not a cluster of the benchmark"
+    where = f"(the gate measures the edit there; clusters: {known})"
+    if edit.benchmark_cluster:
+        if edit.benchmark_cluster in clusters:
+            return edit
+        raise InvalidEdit(
+            f"{edit.benchmark_cluster!r} is not a cluster of the benchmark {where}",
+            edit_id=edit.id,
+            field="benchmark_cluster",
+        )
+    wanted = edit.expected_improvement
+    if wanted in clusters:
+        return edit
+    if not wanted:
+        raise InvalidEdit(
+            f"is empty: name the benchmark cluster this edit should improve {where}",
+            edit_id=edit.id,
+            field="expected_improvement",
+        )
+    failure = next((c for c in failure_clusters if c.id == wanted), None)
+    if failure is None:
+        raise InvalidEdit(
+            f"{wanted!r} is not a cluster of the benchmark {where}",
+            edit_id=edit.id,
+            field="expected_improvement",
+        )
+    classes = trace_classes or {}
+    samples = failure.sample_trace_ids
+    counts = Counter(classes.get(t) or "(not found)" for t in samples)
+    top, votes = counts.most_common(1)[0] if counts else ("", 0)
+    if top in clusters and votes * 2 > len(samples):
+        return edit.model_copy(update={"benchmark_cluster": top})
+    named = [c for c in clusters if _names(failure.id, c) or _names(failure.description, c)]
+    if len(named) == 1:
+        return edit.model_copy(update={"benchmark_cluster": named[0]})
+    shown = ", ".join(t[:60] for t in samples[:_SHOWN_SAMPLES])
+    more = f" and {len(samples) - _SHOWN_SAMPLES} more" if len(samples) > _SHOWN_SAMPLES else ""
+    found = ", ".join(f"{c[:40]} x{n}" for c, n in counts.most_common()) or "none"
+    tried = (
+        f"its sample traces {shown}{more} have query classes {found}, no majority among the "
+        "benchmark's clusters"
+        if samples
+        else "it lists no sample traces"
     )
+    said = "name several" if named else "name none"
     raise InvalidEdit(
-        f"{what} (the gate measures the edit there; clusters: {known})",
+        f"{wanted!r} is not a cluster of the benchmark, and as the plan's failure cluster "
+        f"it resolves to none: {tried}, and its id and description {said} {where}",
         edit_id=edit.id,
         field="expected_improvement",
     )

@@ -172,12 +172,12 @@ def test_apply_gate_dry_run_builds_a_scratch_benchmark_and_keeps_nothing(oj_home
 
 
 def test_apply_gate_refused_leaves_no_benchmark_behind(oj_home: Path) -> None:
-    # OpenJarvis's own plan aims its edits at its failure clusters ("c1"), which are not
-    # query classes: the gate cannot measure them, and the apply is refused whole.
-    plan = gated_plan(oj_home, target="c1")
+    # An edit aimed at neither a benchmark cluster nor one of the plan's failure clusters
+    # (those resolve: test_failure_cluster_targets.py) cannot be measured: refused whole.
+    plan = gated_plan(oj_home, target="c9")
     code, stdout, stderr = invoke("apply", str(plan), "--home", str(oj_home), "--gate", "mean")
     assert code == 2, stdout + stderr
-    assert "'c1' is not a cluster of the benchmark" in stderr
+    assert "'c9' is not a cluster of the benchmark" in stderr
     assert not (oj_home / "benchmark.jsonl").exists()
     assert not (oj_home / "tools").exists()
 

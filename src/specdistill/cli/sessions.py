@@ -82,7 +82,7 @@ def review_command(
             escape(p.item.queue_id),
             edit.op.value,
             edit.risk_tier.value,
-            escape(edit.expected_improvement),
+            escape(edit.gate_cluster),
             state,
         )
     print_table(table)
@@ -112,6 +112,7 @@ def review_show_command(
         ("op", f"{edit.op.value} ({edit.risk_tier.value} tier)"),
         ("target", edit.target or "–"),
         ("expected improvement", edit.expected_improvement or "–"),
+        *([("measured on", edit.benchmark_cluster)] if edit.benchmark_cluster else []),
         ("rationale", edit.rationale or "–"),
     ]
     for name, value in rows:

@@ -322,7 +322,7 @@ class BenchmarkGate:
     ) -> GateVerdict:
         self._runs = 0
         self._flips = []
-        target = edit.expected_improvement
+        target = edit.gate_cluster
         clusters = self.benchmark.clusters
         if target not in clusters:
             known = ", ".join(clusters)

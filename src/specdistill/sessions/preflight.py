@@ -51,7 +51,7 @@ def plan_shortfalls(
         if route_edit(edit, mode, registry.is_supported(edit.op)) is not None:
             continue  # not gated: queued or skipped before the gate
         changed = _changed_clusters(gate, home, registry.get(edit.op), edit, ctx)
-        why = edit_shortfall(sizing, edit.expected_improvement, counts, changed)
+        why = edit_shortfall(sizing, edit.gate_cluster, counts, changed)
         if why is not None:
             found.append((edit.id, why))
     return found

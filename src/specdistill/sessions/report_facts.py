@@ -312,7 +312,7 @@ def session_facts(
                 op=edit.op.value if edit else "?",
                 tier=edit.risk_tier.value if edit else "?",
                 status=outcome.status,
-                target_cluster=edit.expected_improvement if edit else "",
+                target_cluster=edit.gate_cluster if edit else "",
                 rationale=edit.rationale if edit else "",
                 benchmark_delta=outcome.benchmark_delta,
                 cluster_deltas=dict(outcome.cluster_deltas),

@@ -128,6 +128,7 @@ class EditPreview:
             "tier": edit.risk_tier.value,
             "target": edit.target,
             "expected_improvement": edit.expected_improvement,
+            "benchmark_cluster": edit.gate_cluster,
             "rationale": edit.rationale,
             "references": list(edit.references),
             "payload": edit.payload,

@@ -334,7 +334,10 @@ def screen_session_plan(
 ) -> LearningPlan:
     """The plan screen (:mod:`specdistill.screen`) against the home and the session's
     benchmark and student: a bad edit raises InvalidEdit before any student run, any
-    commit or any session record."""
+    commit or any session record. An OpenJarvis failure-cluster id in an edit's
+    ``expected_improvement`` is resolved through the home's traces."""
+    from specdistill.sessions.teach import home_trace_classes  # teach imports this module
+
     gate = evaluation.benchmark_gate
     return screen_plan(
         plan,
@@ -342,6 +345,7 @@ def screen_session_plan(
         clusters=gate.benchmark.clusters if evaluation.gated else None,
         reach=evaluation.reach(),
         mode=mode,
+        traces=home_trace_classes(home),
     )
 
 

@@ -67,7 +67,7 @@ from specdistill.models import (
     SessionStatus,
     TriggerKind,
 )
-from specdistill.screen import Reach
+from specdistill.screen import Reach, TraceLookup
 from specdistill.sessions.run import (
     Progress,
     SessionEvaluation,
@@ -147,6 +147,23 @@ def default_traces(home: SpecHome, notify: Notify | None = None) -> Path | None:
         if found is not None and notify is not None:
             notify(f"no --traces given: using the OpenJarvis traces database {found}")
     return found
+
+
+def home_trace_classes(home: SpecHome, traces: Path | None = None) -> TraceLookup:
+    """The plan screen's trace lookup (:data:`specdistill.screen.TraceLookup`): the query
+    class of each asked-for trace in ``traces``, else the home's traces
+    (:func:`default_traces`: an OpenJarvis ``traces.db`` gets classes derived from the
+    query, as the readers do). Nothing is read until the screen asks; a trace source
+    that cannot be read fails in one line as any command reading it would."""
+
+    def lookup(ids: Sequence[str]) -> dict[str, str | None]:
+        path = traces or default_traces(home)
+        if path is None:
+            return {}
+        wanted = set(ids)
+        return {t.id: t.query_class for t in load_traces(path) if t.id in wanted}
+
+    return lookup
 
 
 class _Teacher:
