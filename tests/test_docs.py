@@ -171,7 +171,7 @@ def test_every_key_the_settings_readers_ask_for_is_documented(
     )
     from specdistill.evaluation.spec_view import SpecFiles
     from specdistill.home import SpecHome
-    from specdistill.sessions.teach import traces_path
+    from specdistill.sessions.home_traces import traces_path
     from specdistill.teacher import share_policy, teacher_settings, trace_thresholds
 
     (tmp_path / "config.toml").write_text(SPY_CONFIG, encoding="utf-8")

@@ -258,7 +258,7 @@ def apply_plan(
     ``options`` as :func:`specdistill.apply.apply_plan` takes them. A gate with no
     benchmark on an OpenJarvis home gets one built (:func:`_gate_benchmark`); an
     OpenJarvis failure-cluster id in an edit is resolved through the home's traces."""
-    from specdistill.sessions.teach import home_trace_classes
+    from specdistill.sessions.home_traces import home_trace_classes
 
     with _open_home(home, writes=not options.get("dry_run", False)) as root:
         if not isinstance(plan, LearningPlan):
@@ -281,7 +281,7 @@ def _gate_benchmark(root: Path, options: dict[str, Any]) -> Iterator[dict[str, A
         yield options
         return
     from specdistill.evaluation.settings import benchmark_path
-    from specdistill.sessions.teach import openjarvis_traces
+    from specdistill.sessions.home_traces import openjarvis_traces
 
     spec_home = SpecHome(root)
     target = benchmark_path(spec_home)
@@ -729,11 +729,11 @@ def cache_clear(home: Home = None) -> int | None:
 
 def _given_traces(root: Path, traces: PathArg | None, notify: Notify | None) -> PathArg:
     """``traces``, else the ones ``run`` reads without ``--traces``
-    (:func:`specdistill.sessions.teach.default_traces`: the configured path, else the
+    (:func:`specdistill.sessions.home_traces.default_traces`: the configured path, else the
     home's OpenJarvis traces database, said through ``notify``); refused when neither."""
     if traces is not None:
         return traces
-    from specdistill.sessions.teach import default_traces
+    from specdistill.sessions.home_traces import default_traces
 
     found = default_traces(SpecHome(root), notify)
     if found is None:

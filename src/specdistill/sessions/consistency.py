@@ -34,12 +34,14 @@ from pathlib import Path
 from specdistill.checkpoint.commits import LogEntry
 from specdistill.checkpoint.journal import JOURNAL_DIR
 from specdistill.checkpoint.lock import LockInfo
+from specdistill.checkpoint.recovery import recover
 from specdistill.checkpoint.store import CheckpointStore
 from specdistill.errors import CheckpointError, InvalidInput, LockHeld, SpecdistillError
 from specdistill.fsio import atomic_write_bytes
 from specdistill.home import LEARNING_DIR, SpecHome
 from specdistill.models import EditOutcome, LearningSession, SessionStatus, utc_now
 from specdistill.sessions.lifecycle import RUNNING, can_transition, transition
+from specdistill.sessions.report import write_reports
 from specdistill.sessions.store import CorruptSessionData, SessionStore
 
 MARKER_PREFIX = "op-"
@@ -245,8 +247,6 @@ def check(home: SpecHome | str | os.PathLike[str], *, repair: bool = False) -> l
 
 
 def _rewrite_reports(store: SessionStore, session: LearningSession) -> None:
-    from specdistill.sessions.report import write_reports
-
     with contextlib.suppress(Exception):  # views of session.json, which is saved
         write_reports(store, session, store.load_plan(session.id))
 
@@ -254,8 +254,6 @@ def _rewrite_reports(store: SessionStore, session: LearningSession) -> None:
 def repair_if_needed(home: SpecHome) -> list[str]:
     """With the home's lock held: recover the journal, then, if a dead operation left its
     marker, make git, session.json and the index agree. Returns what was done."""
-    from specdistill.checkpoint.recovery import recover
-
     notes = recover(home)
     markers = stale_markers(home)
     if markers or notes:

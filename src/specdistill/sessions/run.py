@@ -85,6 +85,7 @@ from specdistill.sessions.evidence import (
     paired_change,
     save_evidence,
 )
+from specdistill.sessions.home_traces import home_trace_classes
 from specdistill.sessions.lifecycle import can_transition, transition
 from specdistill.sessions.preflight import plan_shortfalls, shortfall_notice
 from specdistill.sessions.report import write_reports
@@ -336,8 +337,6 @@ def screen_session_plan(
     benchmark and student: a bad edit raises InvalidEdit before any student run, any
     commit or any session record. An OpenJarvis failure-cluster id in an edit's
     ``expected_improvement`` is resolved through the home's traces."""
-    from specdistill.sessions.teach import home_trace_classes  # teach imports this module
-
     gate = evaluation.benchmark_gate
     return screen_plan(
         plan,

@@ -48,11 +48,9 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from specdistill import openjarvis
 from specdistill.apply import require_spec_home
 from specdistill.checkpoint.run import CheckpointRun, Notify, checkpointed_run, new_session_id
 from specdistill.errors import EndpointError, InvalidInput
-from specdistill.evaluation.settings import config_section
 from specdistill.fsio import atomic_write_bytes
 from specdistill.gate.config import GateMode
 from specdistill.gate.settings import parse_gate_mode
@@ -67,7 +65,8 @@ from specdistill.models import (
     SessionStatus,
     TriggerKind,
 )
-from specdistill.screen import Reach, TraceLookup
+from specdistill.screen import Reach
+from specdistill.sessions.home_traces import default_traces
 from specdistill.sessions.run import (
     Progress,
     SessionEvaluation,
@@ -95,7 +94,6 @@ from specdistill.teacher import (
     teacher_settings,
     trace_thresholds,
 )
-from specdistill.teacher.settings import TRACES_KEYS
 from specdistill.teacher.share import SharePolicy
 from specdistill.teacher.traces import Trace
 
@@ -118,52 +116,6 @@ def addressed(plan: LearningPlan) -> LearningPlan:
         for cluster in plan.failure_clusters
     ]
     return plan.model_copy(update={"failure_clusters": clusters})
-
-
-def openjarvis_traces(home: SpecHome) -> Path | None:
-    """An OpenJarvis home's traces database (``[traces] db_path``, else ``traces.db``),
-    if it has one."""
-    return openjarvis.traces_db(home.root, openjarvis.read_config(home.root))
-
-
-def traces_path(home: SpecHome) -> Path | None:
-    """``[specdistill.traces] path`` (relative to the home), or None when unset."""
-    value = config_section(home, "traces", TRACES_KEYS).get("path")
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value:
-        raise InvalidInput("[specdistill.traces] path must be a file name")
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else home.root / path
-
-
-def default_traces(home: SpecHome, notify: Notify | None = None) -> Path | None:
-    """The traces a command reads when no ``--traces`` is given (``run``, ``loop``,
-    ``traces check``, ``benchmark build``): ``[specdistill.traces] path``, else the home's
-    OpenJarvis traces database, which ``notify`` is told in one line; None when neither."""
-    found = traces_path(home)
-    if found is None:
-        found = openjarvis_traces(home)
-        if found is not None and notify is not None:
-            notify(f"no --traces given: using the OpenJarvis traces database {found}")
-    return found
-
-
-def home_trace_classes(home: SpecHome, traces: Path | None = None) -> TraceLookup:
-    """The plan screen's trace lookup (:data:`specdistill.screen.TraceLookup`): the query
-    class of each asked-for trace in ``traces``, else the home's traces
-    (:func:`default_traces`: an OpenJarvis ``traces.db`` gets classes derived from the
-    query, as the readers do). Nothing is read until the screen asks; a trace source
-    that cannot be read fails in one line as any command reading it would."""
-
-    def lookup(ids: Sequence[str]) -> dict[str, str | None]:
-        path = traces or default_traces(home)
-        if path is None:
-            return {}
-        wanted = set(ids)
-        return {t.id: t.query_class for t in load_traces(path) if t.id in wanted}
-
-    return lookup
 
 
 class _Teacher:
