@@ -680,7 +680,8 @@ def show(home: Home = None, *, session_id: str) -> SessionView:
 
 
 def doctor(home: Home = None, *, reindex: bool = False) -> DoctorReport:
-    """Check the home's own state (config, repository, index, sessions, lock, journal);
+    """Check the home's own state (config, repository, index, sessions, lock, journal,
+    and that git, every session.json and the index agree);
     ``reindex`` rebuilds learning/learning.db from the session files first."""
     from specdistill.sessions.doctor import diagnose
 

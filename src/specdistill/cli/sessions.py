@@ -310,7 +310,8 @@ def doctor_command(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Check the spec home's own state (config, repository, index, sessions, lock, journal)."""
+    """Check the spec home's own state (config, repository, index, sessions, lock,
+    journal) and that git, every session.json and the index agree."""
     from specdistill import commands
 
     report = commands.doctor(home, reindex=reindex)
