@@ -552,15 +552,24 @@ def approve(
 
     See :func:`specdistill.sessions.review.approve`.
     """
+    from specdistill.sessions.home_traces import home_trace_classes
     from specdistill.sessions.review import approve as approve_queued
     from specdistill.sessions.review import check_approvable
+    from specdistill.sessions.store import SessionStore
 
     root = _spec_root(home)
+    screened = None
     if gate != GateMode.off:
         item = check_approvable(root, queue_id)  # fail fast, before a student is built
+        # The session's failure clusters, for an OpenJarvis plan's cluster-id targets.
+        clusters = SessionStore(root).load_plan(item.session_id).failure_clusters
     with opened_gate(root, gate, benchmark, gate_progress) as edit_gate:
         if gate != GateMode.off:  # the plan screen, against the benchmark and the student
-            screen_against(LearningPlan(edits=[item.edit]), root, edit_gate, AutonomyMode.AUTO)
+            plan = LearningPlan(edits=[item.edit], failure_clusters=clusters)
+            traces = home_trace_classes(SpecHome(root))
+            [screened] = screen_against(
+                plan, root, edit_gate, AutonomyMode.AUTO, traces=traces
+            ).edits
         return approve_queued(
             root,
             queue_id,
@@ -569,6 +578,7 @@ def approve(
             allow_dirty=allow_dirty,
             gate=edit_gate,
             notify=notify,
+            screened=screened,
         )
 
 

@@ -98,6 +98,26 @@ def test_run_plan_measures_openjarvis_edits_on_the_resolved_clusters(oj_home: Pa
     assert (shown["expected_improvement"], shown["benchmark_cluster"]) == ("c1", "math")
 
 
+def test_approving_an_edit_openjarvis_queued_measures_it_on_the_resolved_cluster(
+    oj_home: Path,
+) -> None:
+    """OpenJarvis recorded this session itself: its queued edit-005 names failure cluster
+    c1, which the approval's screen resolves (through traces.db) to 'math'."""
+    home = with_student(oj_home)
+    code, stdout, stderr = invoke("benchmark", "build", "--home", str(home))
+    assert code == 0, stdout + stderr
+    code, stdout, stderr = invoke(
+        "approve", f"{SESSION_ID}:edit-005", "--gate", "mean", "--home", str(home),
+        "--allow-dirty", "--json",
+    )  # fmt: skip
+    assert code == 0, stdout + stderr
+    record = json.loads((home / "learning" / "sessions" / SESSION_ID / "session.json").read_text())
+    [outcome] = [o for o in record["edit_outcomes"] if o["edit_id"] == "edit-005"]
+    assert outcome["status"] in ("applied", "rejected_by_gate")  # the gate decided
+    assert "target 'math'" in outcome["gate_report"]
+    assert json.loads((home / PLAN).read_text())["edits"][4]["expected_improvement"] == "c1"
+
+
 def test_apply_gate_resolves_openjarvis_failure_clusters(oj_home: Path) -> None:
     plan = loose_plan(with_student(oj_home))
     code, stdout, stderr = invoke(

@@ -28,6 +28,7 @@ A resolved edit cannot be resolved again.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
@@ -374,6 +375,7 @@ def approve(
     allow_dirty: bool = False,
     gate: EditGate | None = None,
     notify: Notify | None = None,
+    screened: Edit | None = None,
 ) -> Resolution:
     """Apply one queued edit through the gate, as part of its original session.
 
@@ -383,7 +385,9 @@ def approve(
     (files restored, with the reason); if the gate cannot decide, the files are
     restored and the edit stays queued (``pending_review``) with the new evidence
     (``rejected_by_gate`` with ``[specdistill.gate] on_inconclusive = "reject"``).
-    A stale or manual-tier edit is refused before anything is written.
+    A stale or manual-tier edit is refused before anything is written. ``screened``: the
+    queued edit as the plan screen passed it (e.g. with an OpenJarvis failure-cluster id
+    resolved to the benchmark cluster it is measured on), used in place of the record's.
 
     >>> approve(home, "20260101-120000-abc123:e3-prompt")  # doctest: +SKIP
     """
@@ -414,6 +418,8 @@ def approve(
         )
         # Under the lock: read the session again, so a concurrent change is not lost.
         item = _queued(store, store.load(item.session_id), item.edit.id)
+        if screened is not None and screened.id == item.edit.id:
+            item = dataclasses.replace(item, edit=screened)
         landed = committed_edit(run.store, item.session_id, item.edit.id)
         if landed is not None:
             # An earlier approval committed this edit but died before recording it.
