@@ -156,17 +156,19 @@ class GateDecision:
             f"(max {self.n_max}): {self.reason}"
         ]
         lines += [f"  {x}" for x in self.sentences]
+        # Below, "max e" is the largest evidence each test reached (its p-value's); a
+        # stopping reason above may quote the evidence as it stands now.
         t = self.target
         line = f"target '{t.cluster}': {_estimate(t)}"
         if t.e_value is not None:
-            line += f"  e={_num(t.e_value)} (p ≤ {_p(t.p_value)})"
+            line += f"  max e={_num(t.e_value)} (p ≤ {_p(t.p_value)})"
         lines.append(line + _counts(t))
         if self.pooled is not None:
             p = self.pooled
             line = f"other clusters (pooled): {_estimate(p)}"
             if p.e_value is not None:
                 proven = "non-inferior" if p.e_value * self.alpha >= 1.0 else "not yet non-inferior"
-                line += f"  {proven} at eps {self.eps:.2f} (e={_num(p.e_value)})"
+                line += f"  {proven} at eps {self.eps:.2f} (max e={_num(p.e_value)})"
             elif not p.affected:
                 line += "  not changed by the edit"
             else:
@@ -180,9 +182,9 @@ class GateDecision:
                 continue
             line = f"  '{c.cluster}': {_estimate(c)}{_counts(c)}"
             if c.e_value is not None:
-                line += f"  non-inferiority e={_num(c.e_value)}"
+                line += f"  non-inferiority max e={_num(c.e_value)}"
             if c.harm_e is not None:
-                line += f"  harm e={_num(c.harm_e)}"
+                line += f"  harm max e={_num(c.harm_e)}"
             lines.append(line)
         if self.harm_threshold is not None and self.max_harm_e is not None:
             fired = f"'{self.harm_cluster}'" if self.harm_cluster else "none"
