@@ -194,3 +194,39 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and "learning" not in p.relative_to(root).parts
     }
+
+
+#: The teacher's config for the CLI tests of the whole loop ({url}: the scripted
+#: server; {extra}: more teacher keys).
+TEACHER_CONFIG = """
+[specdistill.teacher]
+base_url = "{url}"
+model = "teacher-model"
+price_per_1k_input = 0.01
+price_per_1k_output = 0.03
+max_tokens = 1000
+max_attempts = 1
+{extra}
+[specdistill.traces]
+path = "traces.jsonl"
+"""
+
+#: Traces of the example agent's failures (math, geo, units) and two passes.
+TRACES = [
+    trace("t-arith-1", "What is 4 + 5 * 3?", "27", 0.0, query_class="math"),
+    trace("t-arith-2", "What is 38 + 8 * 9?", "414", 0.1, query_class="math"),
+    trace("t-geo-1", "What is the capital of Peru?", "Quito", 0.0, query_class="geo"),
+    trace("t-geo-2", "What is the capital of Mongolia?", "Beijing", 0.2, query_class="geo"),
+    trace("t-units-1", "How many grams are in 7 kilograms?", "7000", 0.3, query_class="units"),
+    trace("t-ok-1", "Reverse the letters of 'planet'.", "tenalp", 1.0, query_class="text"),
+    trace("t-ok-2", "What is 2 + 2?", "4", 0.9, query_class="math"),
+]
+
+#: The plan edit that fixes arithmetic on the example home.
+CALC_EDIT = {
+    "id": "e1-calculator-exact", "pillar": "tools", "op": "edit_tool_description",
+    "target": "tools.calculator", "expected_improvement": "arithmetic",
+    "payload": {"tool_name": "calculator", "new_description":
+                "Evaluates an arithmetic expression exactly, with operator precedence."},
+    "rationale": "The agent only calls a calculator it trusts to be exact.",
+}  # fmt: skip

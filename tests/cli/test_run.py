@@ -16,34 +16,7 @@ from specdistill.cli import app
 from specdistill.example.quickstart import create_example_home
 from specdistill.sessions.store import SessionStore
 from specdistill.teacher import SharePolicy, TraceThresholds, build_sample, load_traces
-from teacher_helpers import teacher_server, trace
-
-TEACHER_CONFIG = """
-[specdistill.teacher]
-base_url = "{url}"
-model = "teacher-model"
-price_per_1k_input = 0.01
-price_per_1k_output = 0.03
-max_tokens = 1000
-max_attempts = 1
-
-[specdistill.traces]
-path = "traces.jsonl"
-"""
-TRACES = [
-    trace("t-arith-1", "What is 4 + 5 * 3?", "27", 0.0, query_class="math"),
-    trace("t-arith-2", "What is 38 + 8 * 9?", "414", 0.1, query_class="math"),
-    trace("t-geo-1", "What is the capital of Peru?", "Quito", 0.0, query_class="geo"),
-    trace("t-ok-1", "Reverse the letters of 'planet'.", "tenalp", 1.0, query_class="text"),
-    trace("t-ok-2", "What is 2 + 2?", "4", 0.9, query_class="math"),
-]
-CALC_EDIT = {
-    "id": "e1-calculator-exact", "pillar": "tools", "op": "edit_tool_description",
-    "target": "tools.calculator", "expected_improvement": "arithmetic",
-    "payload": {"tool_name": "calculator", "new_description":
-                "Evaluates an arithmetic expression exactly, with operator precedence."},
-    "rationale": "The agent only calls a calculator it trusts to be exact.",
-}  # fmt: skip
+from teacher_helpers import CALC_EDIT, TEACHER_CONFIG, TRACES, teacher_server
 
 
 def test_loop_json_is_one_document_matching_the_recorded_sessions(
@@ -54,7 +27,7 @@ def test_loop_json_is_one_document_matching_the_recorded_sessions(
     create_example_home(home)
     with teacher_server() as server:
         config = home / "config.toml"
-        config.write_text(config.read_text() + TEACHER_CONFIG.format(url=server.base_url))
+        config.write_text(config.read_text() + TEACHER_CONFIG.format(url=server.base_url, extra=""))
         (home / "traces.jsonl").write_text("".join(json.dumps(t) + "\n" for t in TRACES))
         init_checkpoints(home)
         sample = build_sample(load_traces(home / "traces.jsonl"), SharePolicy(), TraceThresholds())

@@ -28,40 +28,18 @@ from specdistill.sessions.loop import run_loop
 from specdistill.sessions.store import SessionStore
 from specdistill.sessions.teach import teach_session
 from specdistill.teacher import SharePolicy, TraceThresholds, build_sample, load_traces
-from teacher_helpers import Reply, TeacherServer, teacher_server, trace
+from teacher_helpers import (
+    CALC_EDIT,
+    TEACHER_CONFIG,
+    TRACES,
+    Reply,
+    TeacherServer,
+    teacher_server,
+)
 
 runner = CliRunner()
 
-TEACHER_CONFIG = """
-[specdistill.teacher]
-base_url = "{url}"
-model = "teacher-model"
-price_per_1k_input = 0.01
-price_per_1k_output = 0.03
-max_tokens = 1000
-max_attempts = 1
-{extra}
-[specdistill.traces]
-path = "traces.jsonl"
-"""
 
-TRACES = [
-    trace("t-arith-1", "What is 4 + 5 * 3?", "27", 0.0, query_class="math"),
-    trace("t-arith-2", "What is 38 + 8 * 9?", "414", 0.1, query_class="math"),
-    trace("t-geo-1", "What is the capital of Peru?", "Quito", 0.0, query_class="geo"),
-    trace("t-geo-2", "What is the capital of Mongolia?", "Beijing", 0.2, query_class="geo"),
-    trace("t-units-1", "How many grams are in 7 kilograms?", "7000", 0.3, query_class="units"),
-    trace("t-ok-1", "Reverse the letters of 'planet'.", "tenalp", 1.0, query_class="text"),
-    trace("t-ok-2", "What is 2 + 2?", "4", 0.9, query_class="math"),
-]
-
-CALC_EDIT = {
-    "id": "e1-calculator-exact", "pillar": "tools", "op": "edit_tool_description",
-    "target": "tools.calculator", "expected_improvement": "arithmetic",
-    "payload": {"tool_name": "calculator", "new_description":
-                "Evaluates an arithmetic expression exactly, with operator precedence."},
-    "rationale": "The agent only calls a calculator it trusts to be exact.",
-}  # fmt: skip
 ROUTE_EDIT = {
     "id": "e2-route-geo-big", "pillar": "intelligence", "op": "set_model_for_query_class",
     "target": "learning.routing.policy_map", "expected_improvement": "capitals",
