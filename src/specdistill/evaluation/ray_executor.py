@@ -293,7 +293,8 @@ class RayExecutor:
         self.num_cpus = num_cpus
         self._ray = import_ray()
         self._remote: Any = None
-        self._outstanding: set[Any] = set()
+        # Submission order (a dict keeps it): cancels go newest first, see _cancel_queued.
+        self._outstanding: dict[Any, None] = {}
         #: pid of the worker that served each successful run, for the bench and tests
         self.last_pids: list[int] = []
 
@@ -368,7 +369,7 @@ class RayExecutor:
     ) -> StudentAnswer:
         ray = self._ray
         ref = self._remote.remote(task, _view_for_wire(view), student_ref, recipe, snapshot_ref)
-        self._outstanding.add(ref)
+        self._outstanding[ref] = None
         try:
             wire = await asyncio.wait_for(asyncio.wrap_future(ref.future()), guard)
         except TimeoutError:
@@ -377,6 +378,7 @@ class RayExecutor:
                 f"ray task gave no answer within {guard:g}s (cancelled)", retryable=True
             ) from None
         except asyncio.CancelledError:
+            self._cancel_queued()
             await self._cancel(ref)
             raise
         except Exception as exc:
@@ -384,12 +386,19 @@ class RayExecutor:
                 raise
             raise _ray_failure(exc) from None
         finally:
-            self._outstanding.discard(ref)
+            self._outstanding.pop(ref, None)
         if not wire["ok"]:
             raise TaskRunError(wire["message"], retryable=wire["retryable"])
         self.last_pids.append(wire["pid"])
         del self.last_pids[:-1000]
         return StudentAnswer(text=wire["text"], usage=wire["usage"], latency=wire["latency"])
+
+    def _cancel_queued(self) -> None:
+        """Cancel every outstanding task now, newest first: the queued ones go before a
+        running one frees its CPU, so none of them starts after a cancel."""
+        for ref in reversed(list(self._outstanding)):
+            with contextlib.suppress(Exception):
+                self._ray.cancel(ref)
 
     async def _cancel(self, ref: Any) -> None:
         """Cancel one Ray task (interrupting it on its worker) and give it a moment to end."""
@@ -401,6 +410,7 @@ class RayExecutor:
     async def aclose(self) -> None:
         """Cancel every Ray task still outstanding (the connection stays open)."""
         pending = list(self._outstanding)
+        self._cancel_queued()
         self._outstanding.clear()
         if pending:
             await asyncio.gather(*(self._cancel(ref) for ref in pending))
