@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from specdistill.diffpatch import PatchError, apply_unified_diff, make_unified_diff
+from specdistill.diffpatch import PatchError, apply_unified_diff, diff_line_kind, make_unified_diff
 
 ABC = "a\nb\nc\nd\ne\nf\ng\nh\n"
 NO_NL = "\\ No newline at end of file\n"
@@ -414,3 +414,22 @@ def test_property_mangled_diff_applies_or_refuses(
         assert "\n" not in str(exc)
     else:
         assert isinstance(result, str)
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("--- a/config.toml", "file"),
+        ("+++ b/config.toml", "file"),
+        ("diff --git a/x b/x", "file"),
+        ("index 3b18e51..a8c4d2e 100644", "file"),
+        ("@@ -1,2 +1,2 @@ [agent]", "hunk"),
+        ("+max_turns = 6", "add"),
+        ("-max_turns = 4", "del"),
+        (" unchanged", "ctx"),
+        ("", "ctx"),
+        ("\\ No newline at end of file", "ctx"),
+    ],
+)
+def test_diff_line_kind_is_what_every_renderer_colours_by(line: str, kind: str) -> None:
+    assert diff_line_kind(line) == kind

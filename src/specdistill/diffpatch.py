@@ -31,6 +31,7 @@ import difflib
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from typing import Literal
 
 __all__ = ["PatchError", "apply_unified_diff", "make_unified_diff"]
 
@@ -53,6 +54,24 @@ class _Hunk:
     start: int  # 0-based index in the original where the old side begins
     body: list[tuple[str, str]]  # (tag, content incl. its newline unless marked)
     old: list[str]  # match keys of the context and removed lines
+
+
+#: What a line of a unified diff is, for the renderers (terminal, report, review page).
+DiffLineKind = Literal["file", "hunk", "add", "del", "ctx"]
+
+
+def diff_line_kind(line: str) -> DiffLineKind:
+    """The kind of one line of a unified diff (git's ``diff``/``index`` headers are
+    ``file`` lines, like ``---``/``+++``)."""
+    if line.startswith(("+++", "---", "diff ", "index ")):
+        return "file"
+    if line.startswith("@@"):
+        return "hunk"
+    if line.startswith("+"):
+        return "add"
+    if line.startswith("-"):
+        return "del"
+    return "ctx"
 
 
 def _split_lines(text: str) -> list[str]:

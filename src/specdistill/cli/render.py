@@ -16,6 +16,7 @@ from rich.text import Text
 
 from specdistill.cli.app import err, out
 from specdistill.cli.invocation import prog
+from specdistill.diffpatch import diff_line_kind
 
 if TYPE_CHECKING:
     from specdistill.apply import ApplyReport
@@ -82,18 +83,13 @@ def styled(status: str) -> str:
     return f"[{style}]{status}[/]" if style else status
 
 
+DIFF_STYLE = {"file": "bold", "hunk": "cyan", "add": "green", "del": "red", "ctx": ""}
+
+
 def print_diff(diff: str) -> None:
     """A unified diff, coloured by line kind; long lines wrap rather than crop."""
     for line in diff.splitlines():
-        style = ""
-        if line.startswith(("+++", "---")):
-            style = "bold"
-        elif line.startswith("+"):
-            style = "green"
-        elif line.startswith("-"):
-            style = "red"
-        elif line.startswith("@@"):
-            style = "cyan"
+        style = DIFF_STYLE[diff_line_kind(line)]
         out.print(line, style=style, markup=False, soft_wrap=True)
 
 

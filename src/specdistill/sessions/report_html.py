@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from html import escape
 
+from specdistill.diffpatch import diff_line_kind
 from specdistill.models import LearningSession
 from specdistill.sessions.report_facts import (
     GATE_OTHERS_LABEL,
@@ -184,17 +185,7 @@ def diff_html(diff: str, truncated: bool = False) -> str:
         return '<p class="muted">No diff: the edit changes no spec file, or none was recorded.</p>'
     lines = []
     for line in diff.splitlines():
-        if line.startswith(("+++", "---")):
-            kind = "file"
-        elif line.startswith("+"):
-            kind = "add"
-        elif line.startswith("-"):
-            kind = "del"
-        elif line.startswith("@@"):
-            kind = "hunk"
-        else:
-            kind = "ctx"
-        lines.append(f'<span class="{kind}">{_e(line) or " "}</span>')
+        lines.append(f'<span class="{diff_line_kind(line)}">{_e(line) or " "}</span>')
     cut = '<p class="muted">(diff cut: it was longer)</p>' if truncated else ""
     return f'<pre class="diff">{"".join(lines)}</pre>{cut}'
 

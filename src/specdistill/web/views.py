@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Literal
 
 from specdistill.commands import HistoryEntry
-
-DiffKind = Literal["file", "hunk", "add", "del", "ctx"]
+from specdistill.diffpatch import DiffLineKind, diff_line_kind
 
 #: Statuses a session list can be filtered by (SessionStatus values), in lifecycle order.
 SESSION_STATUSES = (
@@ -31,7 +29,7 @@ MAX_LINE_CHARS = 2000
 
 @dataclass(frozen=True)
 class DiffLine:
-    kind: DiffKind
+    kind: DiffLineKind
     text: str
 
 
@@ -43,17 +41,7 @@ def diff_lines(diff: str) -> list[DiffLine]:
     shown: list[DiffLine] = []
     for line in lines[:MAX_DIFF_LINES]:
         text = line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + " …"
-        if line.startswith(("+++", "---", "diff ", "index ")):
-            kind: DiffKind = "file"
-        elif line.startswith("@@"):
-            kind = "hunk"
-        elif line.startswith("+"):
-            kind = "add"
-        elif line.startswith("-"):
-            kind = "del"
-        else:
-            kind = "ctx"
-        shown.append(DiffLine(kind, text))
+        shown.append(DiffLine(diff_line_kind(line), text))
     if len(lines) > MAX_DIFF_LINES:
         shown.append(DiffLine("hunk", f"… {len(lines) - MAX_DIFF_LINES} more line(s) not shown"))
     return shown
