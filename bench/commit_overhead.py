@@ -28,9 +28,9 @@ import statistics
 import sys
 import tempfile
 import time
-import tomllib
 from pathlib import Path
 
+from apply_overhead import tomllib_baseline
 from specdistill import Edit, EditOp, EditPillar, LearningPlan, init_home
 from specdistill.apply import apply_plan
 from specdistill.checkpoint import init_checkpoints
@@ -74,16 +74,11 @@ def time_apply(scratch: Path, plan: LearningPlan, checkpoint: bool) -> tuple[flo
     return elapsed, spawn_count() - spawned
 
 
-def tomllib_parse_seconds(scratch: Path, reps: int = 50) -> float:
+def tomllib_parse_seconds(scratch: Path) -> float:
+    """Median seconds of one tomllib parse of a fresh home's config.toml."""
     home = Path(tempfile.mkdtemp(dir=scratch))
     init_home(home)
-    text = (home / "config.toml").read_text()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        tomllib.loads(text)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return tomllib_baseline(home)
 
 
 def main() -> int:
